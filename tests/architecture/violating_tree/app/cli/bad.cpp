@@ -1,0 +1,2 @@
+// planted violation
+#include <ATen/ATen.h>

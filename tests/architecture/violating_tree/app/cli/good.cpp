@@ -1,0 +1,3 @@
+// allowed: public engine API and standard headers
+#include "dha/error.h"
+#include <vector>

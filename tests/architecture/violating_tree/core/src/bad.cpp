@@ -1,0 +1,2 @@
+// planted violation for the layering self-test
+#include <QString>

@@ -1,0 +1,3 @@
+// allowed in core
+#include <torch/torch.h>
+#include <queue>

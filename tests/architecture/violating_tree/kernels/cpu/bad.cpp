@@ -1,0 +1,2 @@
+// planted violation
+#  include "QtCore/qobject.h"

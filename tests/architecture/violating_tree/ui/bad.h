@@ -1,0 +1,2 @@
+// planted violation
+#include <torch/torch.h>
