@@ -1,0 +1,54 @@
+// What every `dha` subcommand shares: exit codes, Ctrl-C handling, the terminal job sink, and reporting a
+// failed job.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "dha/job.h"
+
+namespace dha::cli {
+
+enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitCancelled = 130 };
+
+// The token that SIGINT/SIGTERM set; a second Ctrl-C ends the process at once.
+CancelToken& installCancelOnSignals();
+
+// Prints progress to stderr: a redrawn bar on a terminal, a line every 10% otherwise (or nothing with
+// quiet). Logs go to stderr, generated text to stdout, unbuffered.
+class TerminalSink : public JobSink {
+public:
+    explicit TerminalSink(bool quiet = false);
+    ~TerminalSink() override;
+    void onProgress(const ProgressEvent& event) override;
+    void onLog(const LogEvent& event) override;
+    void onText(const TextEvent& event) override;
+    void finishLine();  // ends a bar that is being redrawn
+
+private:
+    bool m_quiet;
+    bool m_isTerminal;
+    bool m_barOpen = false;
+    int m_lastDecile = -1;
+    std::string m_lastPhase;
+    std::chrono::steady_clock::time_point m_lastDraw{};
+};
+
+// Prints "dha <command>: <path>: <message>" (+ hint) to stderr and returns the exit code for the status.
+template <typename Value>
+int reportFailure(const std::string& command, const JobResult<Value>& result);
+int reportError(const std::string& command, JobStatus status, const Error& error);
+
+template <typename Value>
+int reportFailure(const std::string& command, const JobResult<Value>& result) {
+    return reportError(command, result.status, result.error);
+}
+
+// 1536 -> "1.5 KiB"; exact byte counts stay available in --json output.
+std::string formatBytes(double bytes);
+// 1234567 -> "1.23M"
+std::string formatCount(double count);
+std::string formatDuration(double seconds);
+
+}  // namespace dha::cli

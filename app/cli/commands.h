@@ -1,0 +1,11 @@
+// The `dha` subcommands; each parses its own arguments and returns a process exit code.
+#pragma once
+
+namespace dha::cli {
+
+int runInspectCommand(int argc, char** argv);
+int runEvalCommand(int argc, char** argv);
+int runGenerateCommand(int argc, char** argv);
+int runInitCommand(int argc, char** argv);
+
+}  // namespace dha::cli

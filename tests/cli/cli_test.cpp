@@ -1,0 +1,245 @@
+// The `dha` command as users run it: golden --help texts, exit codes, and inspect/eval/generate/init end to
+// end on a freshly created model.
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <cmath>
+#include <csignal>
+
+#include "test_registry.h"
+
+namespace {
+
+const QString kDha = QStringLiteral(DHA_CLI_EXECUTABLE);
+const QString kTokenizer = QStringLiteral(DHA_TEST_DATA_DIR "/tokenizers/unigram_nfkc.model");
+const QString kText = QStringLiteral(DHA_TEST_DATA_DIR "/text/sample.txt");
+
+struct Run {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+Run runDha(const QStringList& arguments, int timeoutMs = 120000) {
+    QProcess process;
+    process.start(kDha, arguments);
+    if (!process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished();
+        return {-1, {}, "timed out"};
+    }
+    const int code = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
+    return {code, QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
+}
+
+QJsonObject parseJson(const QString& text) {
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &error);
+    if (error.error != QJsonParseError::NoError) qWarning("not JSON (%s): %s", qPrintable(error.errorString()), qPrintable(text));
+    return document.object();
+}
+
+// Line-by-line comparison with a readable report; DHA_UPDATE_GOLDEN=1 rewrites the golden file instead.
+bool matchesGolden(const QString& actual, const QString& goldenName, QString* report) {
+    const QString path = QStringLiteral(DHA_SOURCE_DIR "/tests/cli/golden/") + goldenName;
+    if (qEnvironmentVariableIsSet("DHA_UPDATE_GOLDEN")) {
+        QFile file(path);
+        file.open(QIODevice::WriteOnly | QIODevice::Truncate);
+        file.write(actual.toUtf8());
+        return true;
+    }
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *report = "missing golden file " + path + " (run with DHA_UPDATE_GOLDEN=1 to create it)";
+        return false;
+    }
+    const QStringList expectedLines = QString::fromUtf8(file.readAll()).split('\n');
+    const QStringList actualLines = actual.split('\n');
+    for (int i = 0; i < std::max(expectedLines.size(), actualLines.size()); ++i) {
+        const QString expected = i < expectedLines.size() ? expectedLines[i] : "<end of file>";
+        const QString got = i < actualLines.size() ? actualLines[i] : "<end of output>";
+        if (expected != got) {
+            *report = QString("%1 differs at line %2:\n- %3\n+ %4\n(DHA_UPDATE_GOLDEN=1 rewrites it after a deliberate change)")
+                          .arg(path).arg(i + 1).arg(expected, got);
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+class CliTest : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir m_dir;
+    QString m_model;  // created once by initCreatesModel, used by later tests
+
+private Q_SLOTS:
+    void initTestCase() {
+        QVERIFY(m_dir.isValid());
+        QVERIFY2(QFile::exists(kDha), qPrintable("dha not built at " + kDha));
+        QVERIFY2(QFile::exists(kTokenizer), qPrintable("missing tokenizer fixture " + kTokenizer));
+        m_model = m_dir.filePath("model");
+    }
+
+    void helpMatchesGolden_data() {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QString>("golden");
+        QTest::newRow("dha") << QStringList{"--help"} << "dha.txt";
+        QTest::newRow("inspect") << QStringList{"inspect", "--help"} << "inspect.txt";
+        QTest::newRow("eval") << QStringList{"eval", "--help"} << "eval.txt";
+        QTest::newRow("generate") << QStringList{"generate", "--help"} << "generate.txt";
+        QTest::newRow("init") << QStringList{"init", "-h"} << "init.txt";
+    }
+    void helpMatchesGolden() {
+        QFETCH(QStringList, arguments);
+        QFETCH(QString, golden);
+        const Run run = runDha(arguments);
+        QCOMPARE(run.exitCode, 0);
+        QVERIFY(run.err.isEmpty());
+        QString report;
+        QVERIFY2(matchesGolden(run.out, golden, &report), qPrintable(report));
+    }
+
+    void usageErrorsExitWithTwo_data() {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("no command") << QStringList{} << "Usage: dha COMMAND";
+        QTest::newRow("unknown command") << QStringList{"convrt"} << "unknown command 'convrt'";
+        QTest::newRow("unknown option") << QStringList{"inspect", "--jsn", "x"} << "unknown option '--jsn'";
+        QTest::newRow("missing dir") << QStringList{"inspect"} << "missing DIR";
+        QTest::newRow("extra argument") << QStringList{"inspect", "a", "b"} << "unexpected argument 'b'";
+        QTest::newRow("missing text") << QStringList{"eval", "dir"} << "missing --text FILE";
+        QTest::newRow("bad integer") << QStringList{"eval", "dir", "--text", "t", "--batch", "two"}
+                                     << "--batch: expected an integer in 1..4096, got 'two'";
+        QTest::newRow("bad choice") << QStringList{"eval", "dir", "--text", "t", "--dtype", "fp8"}
+                                    << "--dtype: expected one of fp32, bf16, got 'fp8'";
+        QTest::newRow("value missing") << QStringList{"generate", "dir", "--prompt"} << "needs a value";
+        QTest::newRow("negative temperature") << QStringList{"generate", "dir", "--temperature", "-1"}
+                                              << "--temperature: expected a number";
+    }
+    void usageErrorsExitWithTwo() {
+        QFETCH(QStringList, arguments);
+        QFETCH(QString, message);
+        const Run run = runDha(arguments);
+        QCOMPARE(run.exitCode, 2);
+        QVERIFY2(run.err.contains(message), qPrintable(run.err));
+    }
+
+    void initCreatesModel() {
+        const Run run = runDha({"init", m_model, "--tokenizer", kTokenizer, "--layers", "2", "--hidden", "64",
+                                "--heads", "4", "--intermediate", "96", "--context", "64", "--json"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const QJsonObject json = parseJson(run.out);
+        const qint64 vocab = json["vocab_size"].toInteger();
+        QVERIFY(vocab > 0);
+        // Tied embeddings: V*d + L*(q,k,v,o: 4*d*d + gate,up,down: 3*d*I + two norms: 2*d) + final norm d.
+        const qint64 expected = vocab * 64 + 2 * (4 * 64 * 64 + 3 * 64 * 96 + 2 * 64) + 64;
+        QCOMPARE(json["parameters"].toInteger(), expected);
+        for (const char* file : {"config.json", "model.safetensors"}) QVERIFY(QFile::exists(m_model + "/" + file));
+        // An existing non-empty directory is never overwritten.
+        const Run again = runDha({"init", m_model, "--tokenizer", kTokenizer});
+        QCOMPARE(again.exitCode, 1);
+        QVERIFY2(again.err.contains(m_model), qPrintable(again.err));
+    }
+
+    void inspectReportsHeadsAndKvCost() {
+        const Run run = runDha({"inspect", m_model, "--json"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const QJsonObject json = parseJson(run.out);
+        QCOMPARE(json["architecture"].toString(), QString("MHA"));
+        QCOMPARE(json["num_layers"].toInt(), 2);
+        QCOMPARE(json["num_query_heads"].toInt(), 4);
+        QCOMPARE(json["head_dim"].toInt(), 16);
+        // 16-bit cache: 2 layers x (4 key + 4 value heads) x 16 wide x 2 bytes.
+        QCOMPARE(json["kv_bytes_per_token"].toInteger(), qint64(2 * 8 * 16 * 2));
+        QCOMPARE(json["kv_saved_fraction"].toDouble(), 0.0);
+        const Run text = runDha({"inspect", m_model});
+        QCOMPARE(text.exitCode, 0);
+        QVERIFY2(text.out.contains("Type         llama, MHA"), qPrintable(text.out));
+    }
+
+    void evalMeasuresRandomModelNearUniformLoss() {
+        const Run run = runDha({"eval", m_model, "--text", kText, "--context", "32", "--json", "--quiet"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const QJsonObject json = parseJson(run.out);
+        const QJsonObject inspect = parseJson(runDha({"inspect", m_model, "--json"}).out);
+        const double uniformLoss = std::log(inspect["vocab_size"].toDouble());
+        // A freshly initialised model (std 0.02) predicts nearly uniformly.
+        QVERIFY2(std::abs(json["loss"].toDouble() - uniformLoss) < 0.05,
+                 qPrintable(QString("loss %1 vs ln(V) %2").arg(json["loss"].toDouble()).arg(uniformLoss)));
+        QVERIFY(std::abs(json["perplexity"].toDouble() - std::exp(json["loss"].toDouble())) < 1e-6 * json["perplexity"].toDouble());
+        QVERIFY(json["predicted_tokens"].toInteger() > 100);
+        QVERIFY(json["tokens_per_second"].toDouble() > 0);
+
+        const Run limited = runDha({"eval", m_model, "--text", kText, "--context", "32", "--max-tokens", "50", "--json"});
+        QVERIFY2(limited.exitCode == 0, qPrintable(limited.err));
+        QCOMPARE(parseJson(limited.out)["predicted_tokens"].toInteger(), qint64(50));
+    }
+
+    void generateIsDeterministicWhenGreedy() {
+        const QStringList arguments{"generate", m_model, "--prompt", "The license", "--max-tokens", "8", "--no-stop", "--json"};
+        const Run first = runDha(arguments);
+        QVERIFY2(first.exitCode == 0, qPrintable(first.err));
+        const Run second = runDha(arguments);
+        const QJsonObject json = parseJson(first.out);
+        QCOMPARE(json["generated_tokens"].toInt(), 8);
+        QCOMPARE(json["text"].toString(), parseJson(second.out)["text"].toString());
+        QVERIFY(json["kv_cache_bytes"].toInteger() > 0);
+    }
+
+    void malformedModelNamesTheFile() {
+        const QString broken = m_dir.filePath("broken");
+        QVERIFY(QDir().mkpath(broken));
+        QFile config(broken + "/config.json");
+        QVERIFY(config.open(QIODevice::WriteOnly));
+        config.write(R"({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 5,
+                         "intermediate_size": 96, "vocab_size": 100})");
+        config.close();
+        for (const QStringList& arguments : {QStringList{"inspect", broken}, QStringList{"eval", broken, "--text", kText},
+                                            QStringList{"generate", broken}}) {
+            const Run run = runDha(arguments);
+            QCOMPARE(run.exitCode, 1);
+            QVERIFY2(run.err.contains(broken + "/config.json:"), qPrintable(run.err));
+            QVERIFY2(!run.err.contains("internal error"), qPrintable(run.err));
+        }
+        const Run missing = runDha({"inspect", m_dir.filePath("does-not-exist")});
+        QCOMPARE(missing.exitCode, 1);
+        QVERIFY2(missing.err.contains("does-not-exist"), qPrintable(missing.err));
+    }
+
+    void interruptExitsWith130() {
+        // A long evaluation (the sample text repeated) interrupted after its first progress line.
+        const QString longText = m_dir.filePath("long.txt");
+        QFile source(kText);
+        QVERIFY(source.open(QIODevice::ReadOnly));
+        const QByteArray sample = source.readAll();
+        QFile out(longText);
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        for (int i = 0; i < 200; ++i) out.write(sample);
+        out.close();
+        QProcess process;
+        process.start(kDha, {"eval", m_model, "--text", longText, "--context", "16", "--batch", "1"});
+        QVERIFY(process.waitForStarted());
+        QByteArray err;
+        while (!err.contains("evaluate") && process.state() == QProcess::Running) {
+            process.waitForReadyRead(200);
+            err += process.readAllStandardError();
+        }
+        QVERIFY2(err.contains("evaluate"), err.constData());
+        ::kill(static_cast<pid_t>(process.processId()), SIGINT);
+        QVERIFY(process.waitForFinished(60000));
+        err += process.readAllStandardError();
+        QCOMPARE(process.exitCode(), 130);
+        QVERIFY2(err.contains("cancelled"), err.constData());
+    }
+};
+
+DHA_TEST_SUITE(CliTest)
+#include "cli_test.moc"
