@@ -53,25 +53,26 @@ struct ModelConfig {
     RopeScaling ropeScaling;
     bool tieWordEmbeddings = false;
     // One meaning for every model type: attentionBias = q_proj, k_proj and v_proj have biases; outputBias =
-    // o_proj has one. llama's attention_bias sets both; qwen2 always has q/k/v biases and no o bias (transformers
-    // hard-codes this, whatever attention_bias says); mistral has none.
+    // o_proj has one. llama's attention_bias sets both; qwen2 always has q/k/v biases and no o bias
+    // (transformers hard-codes this, whatever attention_bias says); mistral has none.
     bool attentionBias = false;
     bool outputBias = false;
-    // Mistral's sliding-window attention span when it is smaller than maxPositionEmbeddings (a window at least
-    // that long never limits attention); nullopt when attention is full. The model decides whether it can run it.
+    // Mistral's sliding-window attention span when it is smaller than maxPositionEmbeddings (a window at
+    // least that long never limits attention); nullopt when attention is full. The model decides whether it
+    // can run it.
     std::optional<int> slidingWindow;
     std::string torchDtype = "float32";  // torch_dtype (or transformers' newer `dtype`)
     std::optional<int> bosTokenId;
     std::optional<int> eosTokenId;
 
-    std::vector<HeadLayout> layers;        // [numLayers]
+    std::vector<HeadLayout> layers;  // [numLayers]
     // Present when config.json has a `dha` object with a `source_model` (what a conversion writes); a `dha`
     // object without one still sets per-layer `layers`.
     std::optional<DhaSourceInfo> dhaSource;
     std::string originalJson;  // the file as read; writers keep fields this struct does not model
 
     bool isMha() const;
-    bool isUniform() const;  // every layer has the same contiguous GQA (or MHA) layout
+    bool isUniform() const;              // every layer has the same contiguous GQA (or MHA) layout
     int64_t kvElementsPerToken() const;  // sum over layers of headDim * (hk + hv)
 
     // Compares every modelled field; originalJson (text kept only for unmodelled fields) is not compared.

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace dha::io {
@@ -16,6 +18,11 @@ enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, Bool };
 const char* dtypeName(DType dtype);  // "F32", "BF16", ...: the safetensors spelling
 size_t dtypeSize(DType dtype);
 bool isFloatingPoint(DType dtype);
+// The dtype a safetensors header spells `name` ("F32", "BOOL", ...); nullopt for anything else.
+std::optional<DType> dtypeFromName(std::string_view name);
+// Safetensors dtypes this build knows but cannot handle (F8_E4M3, U32, ...): reported as Unsupported, not
+// unknown.
+bool isKnownUnsupportedDtypeName(std::string_view name);
 
 struct TensorInfo {
     std::string name;
@@ -65,7 +72,7 @@ public:
         const SafetensorsFile* file = nullptr;
         const TensorInfo* tensor = nullptr;
     };
-    std::vector<std::string> names() const;           // sorted
+    std::vector<std::string> names() const;            // sorted
     const Entry* find(const std::string& name) const;  // nullptr when absent
     const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return m_files; }
     // Name of the file holding `name`, relative to the model directory, for error messages.
