@@ -49,9 +49,11 @@ struct CodepointRange {{
     char32_t last;
 }};
 
+// clang-format off
 {emit("kLetters", letters)}
 
 {emit("kNumbers", numbers)}
+// clang-format on
 
 template <size_t N>
 bool inRanges(const CodepointRange (&table)[N], char32_t c) {{
@@ -62,7 +64,9 @@ bool inRanges(const CodepointRange (&table)[N], char32_t c) {{
 
 }}  // namespace
 
-bool isUnicodeLetter(char32_t c) {{ return c < 0x80 ? ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') : inRanges(kLetters, c); }}
+bool isUnicodeLetter(char32_t c) {{
+    return c < 0x80 ? ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') : inRanges(kLetters, c);
+}}
 bool isUnicodeNumber(char32_t c) {{ return c < 0x80 ? (c >= '0' && c <= '9') : inRanges(kNumbers, c); }}
 
 }}  // namespace dha::tok
