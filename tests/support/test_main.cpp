@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     std::vector<char*> qtestArgs{argv[0]};
     for (int i = only ? 2 : 1; i < argc; ++i) qtestArgs.push_back(argv[i]);
 
-    if (only && std::strcmp(only, "--list-suites") == 0) {
+    if (argc > 1 && std::strcmp(argv[1], "--list-suites") == 0) {
         for (const auto& suite : dha::test::suites()) std::cout << suite.name << '\n';
         return 0;
     }
