@@ -9,7 +9,7 @@ apt-get install -y -qq --no-install-recommends \
     g++ cmake ninja-build pkg-config ca-certificates \
     libtorch-dev libopenblas0-openmp libgloo-dev nlohmann-json3-dev \
     qt6-base-dev qt6-qpa-plugins libqcustomplot-dev libqcustomplot2.1-qt6 \
-    sentencepiece \
+    sentencepiece python3 \
     xvfb xauth imagemagick x11-apps dpkg-dev fakeroot >/dev/null
 
 # LibTorch's matrix products go through libblas.so.3. The reference BLAS is ~25x slower than OpenBLAS, and the
