@@ -92,6 +92,47 @@ void TerminalSink::onLog(const LogEvent& event) {
 
 void TerminalSink::onText(const TextEvent& event) { std::cout << event.text << std::flush; }
 
+void TerminalSink::onLoss(const LossEvent& event) {
+    if (m_quiet) return;
+    using Clock = std::chrono::steady_clock;
+    const auto now = Clock::now();
+    const bool last = event.step >= event.totalSteps;
+    const auto interval = m_isTerminal ? std::chrono::milliseconds(100) : std::chrono::milliseconds(30000);
+    if (!last && m_lastLossLine != Clock::time_point{} && now - m_lastLossLine < interval) return;
+    m_lastLossLine = now;
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.2e", event.learningRate);
+    const double fraction =
+        event.totalSteps > 0 ? static_cast<double>(event.step) / static_cast<double>(event.totalSteps) : 0.0;
+    std::string line = "step " + std::to_string(event.step) + "/" + std::to_string(event.totalSteps) + " (" +
+                       fixed(100.0 * fraction, 1) + "%), " + formatCount(static_cast<double>(event.tokens)) +
+                       " tokens, loss " + fixed(event.lmLoss, 4) + ", lr " + rate + ", " +
+                       formatCount(std::round(event.tokensPerSecond)) + " tokens/s";
+    if (!last) line += ", ETA " + formatDuration(event.etaSeconds);
+    if (m_isTerminal) {
+        std::cerr << "\r\033[K" << line << std::flush;
+        m_barOpen = true;
+        m_lastPhase = "train";
+        if (last) finishLine();
+    } else {
+        std::cerr << line << '\n' << std::flush;
+    }
+}
+
+void TerminalSink::onValidation(const ValidationEvent& event) {
+    finishLine();
+    std::cerr << "validation at step " << event.step << ": loss " << fixed(event.loss, 4) << ", perplexity "
+              << fixed(event.perplexity, 2) << ", accuracy " << fixed(100.0 * event.accuracy, 2) << "% ("
+              << event.predictedTokens << " tokens)\n"
+              << std::flush;
+}
+
+void TerminalSink::onCheckpoint(const CheckpointEvent& event) {
+    if (m_quiet) return;
+    finishLine();
+    std::cerr << "checkpoint " << event.path << " (" << event.reason << ")\n" << std::flush;
+}
+
 int reportError(const std::string& command, JobStatus status, const Error& error) {
     if (status == JobStatus::Cancelled) {
         std::cerr << command << ": " << error.describe() << '\n';

@@ -16,7 +16,8 @@ enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitCancel
 CancelToken& installCancelOnSignals();
 
 // Prints progress to stderr: a redrawn bar on a terminal, a line every 10% otherwise (or nothing with
-// quiet). Logs go to stderr, generated text to stdout, unbuffered.
+// quiet). Training steps show as one redrawn status line on a terminal, a line every 30 s otherwise (nothing
+// with quiet); validations and checkpoints as lines. Logs go to stderr, generated text to stdout, unbuffered.
 class TerminalSink : public JobSink {
 public:
     explicit TerminalSink(bool quiet = false);
@@ -24,6 +25,9 @@ public:
     void onProgress(const ProgressEvent& event) override;
     void onLog(const LogEvent& event) override;
     void onText(const TextEvent& event) override;
+    void onLoss(const LossEvent& event) override;
+    void onValidation(const ValidationEvent& event) override;
+    void onCheckpoint(const CheckpointEvent& event) override;
     void finishLine();  // ends a bar that is being redrawn
 
 private:
@@ -33,6 +37,7 @@ private:
     int m_lastDecile = -1;
     std::string m_lastPhase;
     std::chrono::steady_clock::time_point m_lastDraw{};
+    std::chrono::steady_clock::time_point m_lastLossLine{};
 };
 
 // Prints "dha <command>: <path>: <message>" (+ hint) to stderr and returns the exit code for the status.

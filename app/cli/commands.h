@@ -7,5 +7,6 @@ int runInspectCommand(int argc, char** argv);
 int runEvalCommand(int argc, char** argv);
 int runGenerateCommand(int argc, char** argv);
 int runInitCommand(int argc, char** argv);
+int runPretrainCommand(int argc, char** argv);
 
 }  // namespace dha::cli

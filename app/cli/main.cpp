@@ -24,6 +24,8 @@ const Subcommand kSubcommands[] = {
     {"generate", "continue a prompt with the model (greedy or sampled), using the KV cache",
      dha::cli::runGenerateCommand},
     {"init", "create a randomly initialised Llama-style model directory", dha::cli::runInitCommand},
+    {"pretrain", "train a Llama-style MHA model from scratch, with checkpoints and exact resume",
+     dha::cli::runPretrainCommand},
 };
 
 void printUsage(std::ostream& out) {

@@ -96,6 +96,7 @@ private Q_SLOTS:
         QTest::newRow("eval") << QStringList{"eval", "--help"} << "eval.txt";
         QTest::newRow("generate") << QStringList{"generate", "--help"} << "generate.txt";
         QTest::newRow("init") << QStringList{"init", "-h"} << "init.txt";
+        QTest::newRow("pretrain") << QStringList{"pretrain", "--help"} << "pretrain.txt";
     }
     void helpMatchesGolden() {
         QFETCH(QStringList, arguments);
@@ -123,6 +124,12 @@ private Q_SLOTS:
         QTest::newRow("value missing") << QStringList{"generate", "dir", "--prompt"} << "needs a value";
         QTest::newRow("negative temperature") << QStringList{"generate", "dir", "--temperature", "-1"}
                                               << "--temperature: expected a number";
+        QTest::newRow("pretrain without budget") << QStringList{"pretrain", "run", "--text", "t", "--tokenizer", "x"}
+                                                 << "missing --tokens N";
+        QTest::newRow("pretrain bad count") << QStringList{"pretrain", "run", "--text", "t", "--tokenizer", "x", "--tokens", "2X"}
+                                            << "--tokens: expected a count such as 65536, 500k, 2M or 1.5G";
+        QTest::newRow("pretrain run and resume") << QStringList{"pretrain", "a", "--resume", "b"}
+                                                 << "give either RUN (a new run) or --resume RUN, not both";
     }
     void usageErrorsExitWithTwo() {
         QFETCH(QStringList, arguments);
@@ -238,6 +245,91 @@ private Q_SLOTS:
         err += process.readAllStandardError();
         QCOMPARE(process.exitCode(), 130);
         QVERIFY2(err.contains("cancelled"), err.constData());
+    }
+
+    void pretrainRunsEndToEnd() {
+        const QString run = m_dir.filePath("pretrain");
+        const Run trained = runDha({"pretrain", run, "--text", kText, "--validation", kText, "--tokenizer", kTokenizer,
+                                    "--tokens", "8k", "--layers", "2", "--hidden", "32", "--heads", "4", "--context", "32",
+                                    "--batch", "8", "--lr", "3e-3", "--json", "--quiet"});
+        QVERIFY2(trained.exitCode == 0, qPrintable(trained.err));
+        const QJsonObject json = parseJson(trained.out);
+        QCOMPARE(json["steps"].toInteger(), qint64(32));  // 8000 tokens in steps of 8 x 32, rounded up
+        QCOMPARE(json["tokens"].toInteger(), qint64(32 * 8 * 32));
+        for (const char* file : {"config.json", "model.safetensors", "tokenizer.model"}) {
+            QVERIFY2(QFile::exists(run + "/export/" + file), file);
+        }
+        for (const char* file : {"run.json", "metrics.jsonl", "tokens.bin", "checkpoints/latest"}) {
+            QVERIFY2(QFile::exists(run + "/" + file), file);
+        }
+        // The export is an ordinary model directory; eval on it reproduces the final validation.
+        const Run eval = runDha({"eval", run + "/export", "--text", kText, "--context", "32", "--batch", "8", "--json", "--quiet"});
+        QVERIFY2(eval.exitCode == 0, qPrintable(eval.err));
+        const double validationLoss = json["validation"].toObject()["loss"].toDouble();
+        QVERIFY2(std::abs(parseJson(eval.out)["loss"].toDouble() - validationLoss) < 1e-9, qPrintable(eval.out));
+        // A second run into the same directory is refused and points to --resume.
+        const Run again = runDha({"pretrain", run, "--text", kText, "--tokenizer", kTokenizer, "--tokens", "8k"});
+        QCOMPARE(again.exitCode, 1);
+        QVERIFY2(again.err.contains("--resume"), qPrintable(again.err));
+    }
+
+    void pretrainSurvivesInterruptAndKill_data() {
+        QTest::addColumn<int>("signalNumber");
+        QTest::addColumn<QString>("waitFor");  // what stderr must show before the signal
+        QTest::addColumn<int>("exitCode");     // of the interrupted process (-2: killed)
+        QTest::newRow("Ctrl-C") << int(SIGINT) << "step 1/" << 130;
+        QTest::newRow("kill -9") << int(SIGKILL) << "checkpoint" << -2;
+    }
+    void pretrainSurvivesInterruptAndKill() {
+        QFETCH(int, signalNumber);
+        QFETCH(QString, waitFor);
+        QFETCH(int, exitCode);
+        const QString run = m_dir.filePath(QString("interrupted-%1").arg(signalNumber));
+        // 100k steps would take many minutes: the signal always lands mid-run.
+        QProcess process;
+        process.start(kDha, {"pretrain", run, "--text", kText, "--tokenizer", kTokenizer, "--tokens", "25.6M",
+                             "--layers", "1", "--hidden", "16", "--heads", "2", "--context", "16", "--batch", "16",
+                             "--checkpoint-steps", "20"});
+        QVERIFY(process.waitForStarted());
+        QByteArray err;
+        while (!err.contains(waitFor.toUtf8()) && process.state() == QProcess::Running) {
+            process.waitForReadyRead(200);
+            err += process.readAllStandardError();
+        }
+        QVERIFY2(err.contains(waitFor.toUtf8()), err.constData());
+        ::kill(static_cast<pid_t>(process.processId()), signalNumber);
+        QVERIFY(process.waitForFinished(60000));
+        err += process.readAllStandardError();
+        QCOMPARE(process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2, exitCode);
+        if (signalNumber == SIGINT) QVERIFY2(err.contains("checkpoint written; continue with --resume"), err.constData());
+
+        // Resume with a budget a few steps past the last checkpoint: finishes, and the metrics have every step
+        // once, in order.
+        QFile latest(run + "/checkpoints/latest");
+        QVERIFY(latest.open(QIODevice::ReadOnly));
+        const qint64 step = QString::fromUtf8(latest.readAll()).trimmed().mid(5).toLongLong();
+        QVERIFY(step > 0);
+        const qint64 steps = step + 7;
+        const Run resumed = runDha({"pretrain", "--resume", run, "--tokens", QString::number(steps * 16 * 16), "--json", "--quiet"});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+        const QJsonObject json = parseJson(resumed.out);
+        QCOMPARE(json["resumed_from_step"].toInteger(), step);
+        QCOMPARE(json["steps"].toInteger(), steps);
+        QFile metrics(run + "/metrics.jsonl");
+        QVERIFY(metrics.open(QIODevice::ReadOnly));
+        qint64 expected = 1;
+        for (const QByteArray& line : metrics.readAll().split('\n')) {
+            if (line.isEmpty()) continue;
+            const QJsonObject event = QJsonDocument::fromJson(line).object();
+            QVERIFY2(!event.isEmpty(), line.constData());
+            if (event["type"].toString() == "loss") QCOMPARE(event["step"].toInteger(), expected++);
+        }
+        QCOMPARE(expected, steps + 1);
+        QVERIFY(QFile::exists(run + "/export/model.safetensors"));
+        // Other settings than the budget cannot change on resume.
+        const Run changed = runDha({"pretrain", "--resume", run, "--lr", "0.5"});
+        QCOMPARE(changed.exitCode, 1);
+        QVERIFY2(changed.err.contains("run.json: --lr 0.5 differs from 0.001"), qPrintable(changed.err));
     }
 };
 

@@ -43,6 +43,38 @@ struct TextEvent {
     int32_t tokenId = 0;
 };
 
+// One optimizer step of a training job (pretraining now; conversion later adds its own losses).
+struct LossEvent {
+    int64_t step = 0;  // optimizer steps done, counting the one just finished (1-based)
+    int64_t totalSteps = 0;
+    int64_t tokens = 0;  // training tokens seen after this step
+    int64_t totalTokens = 0;
+    double lmLoss = 0;             // mean next-token cross-entropy of this step's batch, nats
+    double learningRate = 0;       // used by this step
+    double gradNorm = 0;           // global L2 norm of the gradients before clipping
+    double tokensPerSecond = 0;    // recent training throughput
+    double elapsedSeconds = 0;     // training time of the whole run, across resumes
+    double etaSeconds = 0;         // estimated time to the last step
+};
+
+// A held-out measurement during training (the protocol of `dha eval`).
+struct ValidationEvent {
+    int64_t step = 0;
+    int64_t tokens = 0;
+    double loss = 0;  // nats per token
+    double perplexity = 0;
+    double accuracy = 0;  // next-token argmax accuracy
+    int64_t predictedTokens = 0;
+};
+
+// A complete checkpoint was published (its directory renamed into place and `latest` updated).
+struct CheckpointEvent {
+    int64_t step = 0;
+    int64_t tokens = 0;
+    std::string path;    // the checkpoint directory
+    std::string reason;  // "interval", "time", "cancel" or "final"
+};
+
 // Receives events on the job's thread. Implementations must return quickly (the GUI's sink queues them).
 class JobSink {
 public:
@@ -50,6 +82,9 @@ public:
     virtual void onProgress(const ProgressEvent&) {}
     virtual void onLog(const LogEvent&) {}
     virtual void onText(const TextEvent&) {}
+    virtual void onLoss(const LossEvent&) {}
+    virtual void onValidation(const ValidationEvent&) {}
+    virtual void onCheckpoint(const CheckpointEvent&) {}
 };
 
 enum class JobStatus { Succeeded, Cancelled, Failed };
