@@ -8,5 +8,6 @@ int runEvalCommand(int argc, char** argv);
 int runGenerateCommand(int argc, char** argv);
 int runInitCommand(int argc, char** argv);
 int runPretrainCommand(int argc, char** argv);
+int runNgramBaselineCommand(int argc, char** argv);
 
 }  // namespace dha::cli

@@ -1,4 +1,4 @@
-// `dha eval DIR --text FILE`: held-out loss, perplexity, next-token accuracy and throughput.
+// `dha eval [DIR] [--text FILE]`: held-out loss, perplexity, next-token accuracy and throughput.
 #include <cstdio>
 #include <iostream>
 
@@ -8,6 +8,7 @@
 #include "cli_support.h"
 #include "commands.h"
 #include "dha/evaluation.h"
+#include "embedded_defaults.h"
 
 namespace dha::cli {
 
@@ -17,8 +18,9 @@ int runEvalCommand(int argc, char** argv) {
     args.setDescription(
         "The text is tokenized as one stream and cut into windows of CONTEXT + 1 tokens overlapping by one "
         "token,\nso every token after the first is predicted exactly once.");
-    args.addPositional("DIR", "model directory (config.json, *.safetensors, tokenizer.model or tokenizer.json)");
-    args.addOption("text", "FILE", "UTF-8 text to evaluate on (required)");
+    args.addPositional("DIR", "model directory (config.json, *.safetensors, tokenizer.model or tokenizer.json); "
+                             "default: the embedded dha-teacher model", false);
+    args.addOption("text", "FILE", "UTF-8 text to evaluate on; default: the embedded corpus's held-out test split");
     args.addOption("context", "N", "tokens of context per window; 0 = min(256, the model's context)", "0");
     args.addOption("batch", "N", "windows per forward pass", "4");
     args.addOption("max-tokens", "N", "stop after N predicted tokens; 0 = the whole file", "0");
@@ -26,11 +28,10 @@ int runEvalCommand(int argc, char** argv) {
     args.addFlag("json", "print machine-readable JSON instead of text");
     args.addFlag("quiet", "no progress output");
     if (!args.parse(argc, argv, std::cout)) return kExitOk;
-    if (!args.has("text")) throw UsageError("missing --text FILE");
 
     EvalSpec spec;
-    spec.modelDir = args.value("DIR");
-    spec.textFile = args.value("text");
+    spec.modelDir = modelDirOrEmbedded(args.value("DIR"));
+    spec.textFile = testTextOrEmbedded(args.value("text"));
     spec.contextLength = static_cast<int>(args.intValue("context", 0, 1 << 20));
     spec.batchSize = static_cast<int>(args.intValue("batch", 1, 4096));
     spec.maxTokens = args.intValue("max-tokens", 0, int64_t{1} << 50);

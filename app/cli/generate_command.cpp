@@ -1,4 +1,4 @@
-// `dha generate DIR --prompt TEXT`: continue a prompt, streaming the text as it is produced.
+// `dha generate [DIR] --prompt TEXT`: continue a prompt, streaming the text as it is produced.
 #include <cstdio>
 #include <iostream>
 
@@ -8,13 +8,15 @@
 #include "cli_support.h"
 #include "commands.h"
 #include "dha/text_generation.h"
+#include "embedded_defaults.h"
 
 namespace dha::cli {
 
 int runGenerateCommand(int argc, char** argv) {
     ArgParser args("dha generate", "Continue a prompt with the model, streaming the text to standard output. "
                                    "Uses the model's compact KV cache (only its key and value heads are stored).");
-    args.addPositional("DIR", "model directory (config.json, *.safetensors, tokenizer.model or tokenizer.json)");
+    args.addPositional("DIR", "model directory (config.json, *.safetensors, tokenizer.model or tokenizer.json); "
+                             "default: the embedded dha-teacher model", false);
     args.addOption("prompt", "TEXT", "text to continue (the tokenizer's BOS token is put in front when it has one)", "");
     args.addOption("max-tokens", "N", "number of new tokens at most", "64");
     args.addOption("temperature", "T", "0 = greedy; higher = more random sampling", "0");
@@ -26,7 +28,7 @@ int runGenerateCommand(int argc, char** argv) {
     if (!args.parse(argc, argv, std::cout)) return kExitOk;
 
     GenerateSpec spec;
-    spec.modelDir = args.value("DIR");
+    spec.modelDir = modelDirOrEmbedded(args.value("DIR"));
     spec.prompt = args.value("prompt");
     spec.maxNewTokens = static_cast<int>(args.intValue("max-tokens", 1, 1 << 20));
     spec.temperature = args.doubleValue("temperature", 0.0, 100.0);

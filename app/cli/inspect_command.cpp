@@ -8,6 +8,7 @@
 #include "cli_support.h"
 #include "commands.h"
 #include "dha/model_info.h"
+#include "embedded_defaults.h"
 
 namespace dha::cli {
 namespace {
@@ -89,12 +90,14 @@ int runInspectCommand(int argc, char** argv) {
     ArgParser args("dha inspect", "Show a model's architecture, per-layer query/key/value heads, parameters, "
                                   "weight dtype and KV cache cost. Reads config.json and the safetensors "
                                   "headers only, so it is instant even for large models.");
-    args.addPositional("DIR", "Hugging Face model directory (config.json, *.safetensors, tokenizer)");
+    args.addPositional("DIR", "Hugging Face model directory (config.json, *.safetensors, tokenizer); default: the "
+                             "embedded dha-teacher model", false);
     args.addFlag("json", "print machine-readable JSON instead of text");
     if (!args.parse(argc, argv, std::cout)) return kExitOk;
 
+    const std::filesystem::path modelDir = modelDirOrEmbedded(args.value("DIR"));
     TerminalSink sink(args.flag("json"));
-    const auto result = runInspectJob(args.value("DIR"), sink);
+    const auto result = runInspectJob(modelDir, sink);
     if (!result.ok()) return reportFailure("dha inspect", result);
     if (args.flag("json")) {
         std::cout << toJson(*result.value).dump(2) << "\n";

@@ -26,6 +26,8 @@ const Subcommand kSubcommands[] = {
     {"init", "create a randomly initialised Llama-style model directory", dha::cli::runInitCommand},
     {"pretrain", "train a Llama-style MHA model from scratch, with checkpoints and exact resume",
      dha::cli::runPretrainCommand},
+    {"ngram-baseline", "unigram and bigram baselines on held-out text, scored as eval scores",
+     dha::cli::runNgramBaselineCommand},
 };
 
 void printUsage(std::ostream& out) {
@@ -33,7 +35,7 @@ void printUsage(std::ostream& out) {
            "DHA Studio's command line: every engine capability, headless.\n\nCommands:\n";
     for (const Subcommand& command : kSubcommands) {
         std::string name = std::string("  ") + command.name;
-        name.resize(14, ' ');
+        name.resize(18, ' ');
         out << name << command.summary << "\n";
     }
     out << "\nRun 'dha COMMAND --help' for a command's options.\n"

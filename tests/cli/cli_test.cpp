@@ -97,6 +97,7 @@ private Q_SLOTS:
         QTest::newRow("generate") << QStringList{"generate", "--help"} << "generate.txt";
         QTest::newRow("init") << QStringList{"init", "-h"} << "init.txt";
         QTest::newRow("pretrain") << QStringList{"pretrain", "--help"} << "pretrain.txt";
+        QTest::newRow("ngram-baseline") << QStringList{"ngram-baseline", "--help"} << "ngram-baseline.txt";
     }
     void helpMatchesGolden() {
         QFETCH(QStringList, arguments);
@@ -114,9 +115,8 @@ private Q_SLOTS:
         QTest::newRow("no command") << QStringList{} << "Usage: dha COMMAND";
         QTest::newRow("unknown command") << QStringList{"convrt"} << "unknown command 'convrt'";
         QTest::newRow("unknown option") << QStringList{"inspect", "--jsn", "x"} << "unknown option '--jsn'";
-        QTest::newRow("missing dir") << QStringList{"inspect"} << "missing DIR";
         QTest::newRow("extra argument") << QStringList{"inspect", "a", "b"} << "unexpected argument 'b'";
-        QTest::newRow("missing text") << QStringList{"eval", "dir"} << "missing --text FILE";
+        QTest::newRow("ngram without train") << QStringList{"ngram-baseline", "--text", "t"} << "missing --train FILE";
         QTest::newRow("bad integer") << QStringList{"eval", "dir", "--text", "t", "--batch", "two"}
                                      << "--batch: expected an integer in 1..4096, got 'two'";
         QTest::newRow("bad choice") << QStringList{"eval", "dir", "--text", "t", "--dtype", "fp8"}
@@ -188,6 +188,41 @@ private Q_SLOTS:
         const Run limited = runDha({"eval", m_model, "--text", kText, "--context", "32", "--max-tokens", "50", "--json"});
         QVERIFY2(limited.exitCode == 0, qPrintable(limited.err));
         QCOMPARE(parseJson(limited.out)["predicted_tokens"].toInteger(), qint64(50));
+    }
+
+    void evalDefaultsToTheTestSplit() {
+        const Run run = runDha({"eval", m_model, "--context", "32", "--max-tokens", "64", "--json", "--quiet"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const QJsonObject json = parseJson(run.out);
+        QCOMPARE(QDir::cleanPath(json["text"].toString()), QStringLiteral(DHA_SOURCE_DIR "/resources/corpus/test.txt"));
+        QCOMPARE(json["predicted_tokens"].toInteger(), qint64(64));
+    }
+
+    void ngramBaselineScoresBothModels() {
+        const Run run = runDha({"ngram-baseline", "--train", kText, "--text", kText, "--tokenizer", kTokenizer, "--json"});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.err));
+        const QJsonObject json = parseJson(run.out);
+        const double unigram = json["unigram"].toObject()["loss"].toDouble();
+        const double bigram = json["bigram"].toObject()["loss"].toDouble();
+        QVERIFY(json["predicted_tokens"].toInteger() == json["train_tokens"].toInteger() - 1);
+        // On its own training text, the bigram beats the unigram, which beats a uniform guess.
+        QVERIFY2(bigram > 0 && bigram < unigram && unigram < std::log(json["vocab_size"].toDouble()), qPrintable(run.out));
+        QVERIFY(std::abs(json["bigram"].toObject()["perplexity"].toDouble() - std::exp(bigram)) < 1e-9 * std::exp(bigram));
+        const Run text = runDha({"ngram-baseline", "--train", kText, "--text", kText, "--tokenizer", kTokenizer, "--quiet"});
+        QCOMPARE(text.exitCode, 0);
+        QVERIFY2(text.out.contains("bigram") && text.out.contains("unigram"), qPrintable(text.out));
+
+        // Defaults: the embedded tokenizer and test split.
+        const Run defaults = runDha({"ngram-baseline", "--train", kText, "--json", "--quiet"});
+        QVERIFY2(defaults.exitCode == 0, qPrintable(defaults.err));
+        const QJsonObject embedded = parseJson(defaults.out);
+        QCOMPARE(QDir::cleanPath(embedded["text"].toString()), QStringLiteral(DHA_SOURCE_DIR "/resources/corpus/test.txt"));
+        QVERIFY2(embedded["tokenizer"].toString().contains("tokenizer.model"), qPrintable(defaults.out));
+
+        const Run missing = runDha({"ngram-baseline", "--train", m_dir.filePath("absent.txt"), "--text", kText,
+                                    "--tokenizer", kTokenizer});
+        QCOMPARE(missing.exitCode, 1);
+        QVERIFY2(missing.err.contains("absent.txt"), qPrintable(missing.err));
     }
 
     void generateIsDeterministicWhenGreedy() {
