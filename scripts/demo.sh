@@ -1,19 +1,15 @@
 #!/bin/sh
-# README command (1): install dependencies, build, then run the main job. Until the embedded teacher model
-# and the GUI land, the main job is: create a small random Llama-style model with the bundled test
-# tokenizer, show it with `dha inspect`, and measure it with `dha eval` on a text every Debian system has.
+# README command (1): install dependencies, build, then run the main job on the embedded teacher model
+# (resources/models/dha-teacher): its architecture and KV cache cost (`dha inspect`), its held-out loss on the
+# shipped test split (`dha eval`) and a sample of its text (`dha generate`). The desktop application replaces
+# this as the main job once it lands.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then sh scripts/install-deps.sh; fi
 sh scripts/build.sh
 DHA=${DHA_BUILD_DIR:-build}/app/dha
-MODEL=${DHA_DEMO_MODEL:-${TMPDIR:-/tmp}/dha-demo-model}
-TEXT=/usr/share/common-licenses/GPL-3
-if [ ! -f "$MODEL/config.json" ]; then
-    rm -rf "$MODEL"
-    "$DHA" init "$MODEL" --tokenizer tests/data/tokenizers/unigram_nfkc.model \
-        --layers 4 --hidden 256 --heads 8 --context 256
-fi
-"$DHA" inspect "$MODEL"
+"$DHA" inspect
 echo
-"$DHA" eval "$MODEL" --text "$TEXT"
+"$DHA" eval
+echo
+"$DHA" generate --prompt "The Debian package manager" --max-tokens 60 --temperature 0.8 --top-k 40 --seed 1
