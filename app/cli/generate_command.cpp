@@ -44,12 +44,27 @@ int runGenerateCommand(int argc, char** argv) {
         using TerminalSink::TerminalSink;
         void onText(const TextEvent&) override {}
     };
-    TerminalSink streamingSink(true);
+    // The prompt is echoed just before the first new piece, so the loading log on stderr never splits the
+    // prompt from its continuation on a terminal.
+    struct EchoingSink : TerminalSink {
+        explicit EchoingSink(const std::string& prompt) : TerminalSink(true), m_prompt(prompt) {}
+        void onText(const TextEvent& event) override {
+            echoPrompt();
+            TerminalSink::onText(event);
+        }
+        void echoPrompt() {
+            if (!m_echoed) std::cout << m_prompt << std::flush;
+            m_echoed = true;
+        }
+        std::string m_prompt;
+        bool m_echoed = false;
+    };
+    EchoingSink streamingSink(spec.prompt);
     QuietTextSink jsonSink(true);
     JobSink& sink = json ? static_cast<JobSink&>(jsonSink) : streamingSink;
-    if (!json) std::cout << spec.prompt << std::flush;
     const auto result = runGenerateJob(spec, sink, cancel);
-    if (!json) std::cout << "\n" << std::flush;
+    if (!json && result.ok()) streamingSink.echoPrompt();  // nothing was generated: show the prompt anyway
+    if (streamingSink.m_echoed) std::cout << "\n" << std::flush;
     if (!result.ok()) return reportFailure("dha generate", result);
     const GenerateReport& report = *result.value;
     if (json) {
