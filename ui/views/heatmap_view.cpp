@@ -40,7 +40,10 @@ void HeatmapView::setMatrix(const Matrix& matrix, double minimum, double maximum
 }
 
 void HeatmapView::setTitle(const QString& title) {
+    // The top axis only carries the title: no ticks of its own, which would disagree with the cell axis.
     m_plot->xAxis2->setLabel(title);
+    m_plot->xAxis2->setTicks(false);
+    m_plot->xAxis2->setTickLabels(false);
     m_plot->xAxis2->setVisible(!title.isEmpty());
 }
 
