@@ -2,6 +2,7 @@
 find_package(Torch REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)  # PNG figures (dha analyse --png)
 
 # SentencePiece is NOT linked: Debian's libsentencepiece.so embeds its own protobuf-lite and exports it, while
 # LibTorch loads the full libprotobuf; the two collide in static initialisers and the process segfaults before

@@ -75,6 +75,8 @@ struct CheckpointEvent {
     std::string reason;  // "interval", "time", "cancel" or "final"
 };
 
+struct SimilarityEvent;  // dha/similarity.h
+
 // Receives events on the job's thread. Implementations must return quickly (the GUI's sink queues them).
 class JobSink {
 public:
@@ -85,6 +87,7 @@ public:
     virtual void onLoss(const LossEvent&) {}
     virtual void onValidation(const ValidationEvent&) {}
     virtual void onCheckpoint(const CheckpointEvent&) {}
+    virtual void onSimilarity(const SimilarityEvent&) {}
 };
 
 enum class JobStatus { Succeeded, Cancelled, Failed };

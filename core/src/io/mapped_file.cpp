@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -50,6 +51,19 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::filesystem::path& path) 
     }
     file->m_data = static_cast<const std::byte*>(address);
     return file;
+}
+
+void MappedFile::releasePages(size_t offset, size_t length) const {
+    if (m_data == nullptr || offset >= m_size || length == 0) return;
+    const size_t end = length > m_size - offset ? m_size : offset + length;
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    // Widen to whole pages: neighbouring bytes on the same pages are dropped too, which is harmless because
+    // a read-only private file mapping refaults them unchanged on the next access.
+    const size_t begin = offset / page * page;
+    const size_t alignedEnd = std::min(m_size, (end + page - 1) / page * page);
+    // MADV_DONTNEED on clean pages of a read-only file mapping only drops them. A failure (none is expected)
+    // just leaves them resident, so it is not an error.
+    ::madvise(const_cast<std::byte*>(m_data) + begin, alignedEnd - begin, MADV_DONTNEED);
 }
 
 MappedFile::~MappedFile() {

@@ -20,6 +20,12 @@ public:
     size_t size() const { return m_size; }
     const std::filesystem::path& path() const { return m_path; }
 
+    // Drops this process's pages of bytes [offset, offset + length) (widened to whole pages) from its
+    // resident set, so a streamed read of a large file does not accumulate it in RSS. The data stays valid:
+    // the mapping is read-only, so a later access faults the pages back in from the file. A range outside
+    // the file is clamped to it; an empty range does nothing. Logically const (the bytes never change).
+    void releasePages(size_t offset, size_t length) const;
+
 private:
     MappedFile() = default;
     std::filesystem::path m_path;

@@ -51,6 +51,9 @@ public:
     const std::map<std::string, std::string>& metadata() const { return m_metadata; }
     // Pointer to the first byte of a tensor's data (valid while this object lives). Not aligned in general.
     const std::byte* data(const TensorInfo& tensor) const;
+    // Drops the tensor's pages from this process's resident set after it has been copied out (streamed
+    // readers call it so a large checkpoint never accumulates in RSS); data() stays valid and refaults.
+    void releasePages(const TensorInfo& tensor) const;
 
 private:
     SafetensorsFile() = default;

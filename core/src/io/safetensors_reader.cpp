@@ -227,4 +227,10 @@ const std::byte* SafetensorsFile::data(const TensorInfo& tensor) const {
     return m_file->data() + m_dataStart + tensor.dataBegin;
 }
 
+void SafetensorsFile::releasePages(const TensorInfo& tensor) const {
+    data(tensor);  // the same ownership check: a foreign TensorInfo's offsets mean nothing here
+    m_file->releasePages(static_cast<size_t>(m_dataStart + tensor.dataBegin),
+                         static_cast<size_t>(tensor.byteSize()));
+}
+
 }  // namespace dha::io
