@@ -1,8 +1,9 @@
 #!/bin/sh
 # README command (1): install dependencies, build, then run the main job on the embedded teacher model
 # (resources/models/dha-teacher): its architecture and KV cache cost (`dha inspect`), its held-out loss on the
-# shipped test split (`dha eval`) and a sample of its text (`dha generate`). The desktop application replaces
-# this as the main job once it lands.
+# shipped test split (`dha eval`), a sample of its text (`dha generate`), the similarity of every layer's key
+# and value heads with a heatmap figure (`dha analyse`), and a plan keeping 25% of the key+value heads
+# (`dha plan`). The desktop application replaces this as the main job once it lands.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then sh scripts/install-deps.sh; fi
@@ -13,3 +14,8 @@ echo
 "$DHA" eval
 echo
 "$DHA" generate --prompt "The Debian package manager" --max-tokens 60 --temperature 0.8 --top-k 40 --seed 1
+echo
+mkdir -p "${DHA_BUILD_DIR:-build}/demo"
+"$DHA" analyse --png "${DHA_BUILD_DIR:-build}/demo/teacher-similarity.png"
+echo
+"$DHA" plan --budget 0.25 --out "${DHA_BUILD_DIR:-build}/demo/teacher-plan-25.json"

@@ -9,5 +9,7 @@ int runGenerateCommand(int argc, char** argv);
 int runInitCommand(int argc, char** argv);
 int runPretrainCommand(int argc, char** argv);
 int runNgramBaselineCommand(int argc, char** argv);
+int runAnalyseCommand(int argc, char** argv);
+int runPlanCommand(int argc, char** argv);
 
 }  // namespace dha::cli

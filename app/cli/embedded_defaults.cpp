@@ -25,6 +25,13 @@ fs::path testTextOrEmbedded(const std::string& given) {
                      describeEmbeddedCandidates(fs::path("corpus") / "test.txt") + "); give --text FILE");
 }
 
+fs::path validationTextOrEmbedded(const std::string& given) {
+    if (!given.empty()) return given;
+    if (auto text = embeddedValidationText()) return *text;
+    throw UsageError("no --text given and the embedded validation split is not installed (looked for " +
+                     describeEmbeddedCandidates(fs::path("corpus") / "validation.txt") + "); give --text FILE");
+}
+
 fs::path tokenizerOrEmbedded(const std::string& given) {
     if (!given.empty()) return given;
     if (auto dir = embeddedTokenizerDir()) return *dir;

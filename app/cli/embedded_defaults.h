@@ -11,6 +11,8 @@ namespace dha::cli {
 std::filesystem::path modelDirOrEmbedded(const std::string& given);
 // `given` when not empty, else the embedded held-out test split (corpus/test.txt).
 std::filesystem::path testTextOrEmbedded(const std::string& given);
+// `given` when not empty, else the embedded validation split (corpus/validation.txt): calibration text.
+std::filesystem::path validationTextOrEmbedded(const std::string& given);
 // `given` when not empty, else the embedded model's tokenizer directory.
 std::filesystem::path tokenizerOrEmbedded(const std::string& given);
 

@@ -11,38 +11,10 @@
 #include <cmath>
 #include <csignal>
 
+#include "cli_test_support.h"
 #include "test_registry.h"
 
 namespace {
-
-const QString kDha = QStringLiteral(DHA_CLI_EXECUTABLE);
-const QString kTokenizer = QStringLiteral(DHA_TEST_DATA_DIR "/tokenizers/unigram_nfkc.model");
-const QString kText = QStringLiteral(DHA_TEST_DATA_DIR "/text/sample.txt");
-
-struct Run {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-Run runDha(const QStringList& arguments, int timeoutMs = 120000) {
-    QProcess process;
-    process.start(kDha, arguments);
-    if (!process.waitForFinished(timeoutMs)) {
-        process.kill();
-        process.waitForFinished();
-        return {-1, {}, "timed out"};
-    }
-    const int code = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -2;
-    return {code, QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
-}
-
-QJsonObject parseJson(const QString& text) {
-    QJsonParseError error;
-    const QJsonDocument document = QJsonDocument::fromJson(text.toUtf8(), &error);
-    if (error.error != QJsonParseError::NoError) qWarning("not JSON (%s): %s", qPrintable(error.errorString()), qPrintable(text));
-    return document.object();
-}
 
 // Line-by-line comparison with a readable report; DHA_UPDATE_GOLDEN=1 rewrites the golden file instead.
 bool matchesGolden(const QString& actual, const QString& goldenName, QString* report) {
@@ -98,6 +70,8 @@ private Q_SLOTS:
         QTest::newRow("init") << QStringList{"init", "-h"} << "init.txt";
         QTest::newRow("pretrain") << QStringList{"pretrain", "--help"} << "pretrain.txt";
         QTest::newRow("ngram-baseline") << QStringList{"ngram-baseline", "--help"} << "ngram-baseline.txt";
+        QTest::newRow("analyse") << QStringList{"analyse", "--help"} << "analyse.txt";
+        QTest::newRow("plan") << QStringList{"plan", "--help"} << "plan.txt";
     }
     void helpMatchesGolden() {
         QFETCH(QStringList, arguments);

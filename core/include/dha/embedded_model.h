@@ -22,11 +22,15 @@ std::optional<std::filesystem::path> findEmbeddedTokenizerDir(
     const std::vector<std::filesystem::path>& roots);
 // The first <root>/corpus/test.txt that is a regular file.
 std::optional<std::filesystem::path> findEmbeddedTestText(const std::vector<std::filesystem::path>& roots);
+// The first <root>/corpus/validation.txt that is a regular file (calibration text for activation analysis:
+// the test split stays unseen by everything but evaluation).
+std::optional<std::filesystem::path> findEmbeddedValidationText(const std::vector<std::filesystem::path>& roots);
 
 // The same, over embeddedResourceRoots().
 std::optional<std::filesystem::path> embeddedModelDir();
 std::optional<std::filesystem::path> embeddedTokenizerDir();
 std::optional<std::filesystem::path> embeddedTestText();
+std::optional<std::filesystem::path> embeddedValidationText();
 
 // "A, B": the places searched for `relative` below each root, for error messages.
 std::string describeEmbeddedCandidates(const std::filesystem::path& relative);

@@ -11,6 +11,7 @@ namespace fs = std::filesystem;
 
 const fs::path kModelRelative = fs::path("models") / "dha-teacher";
 const fs::path kTestTextRelative = fs::path("corpus") / "test.txt";
+const fs::path kValidationTextRelative = fs::path("corpus") / "validation.txt";
 
 bool isRegularFile(const fs::path& path) {
     std::error_code error;
@@ -49,16 +50,29 @@ std::optional<fs::path> findEmbeddedTokenizerDir(const std::vector<fs::path>& ro
     return firstWithFile(roots, kModelRelative, "tokenizer.model");
 }
 
-std::optional<fs::path> findEmbeddedTestText(const std::vector<fs::path>& roots) {
+namespace {
+std::optional<fs::path> firstRegularFile(const std::vector<fs::path>& roots, const fs::path& relative) {
     for (const fs::path& root : roots) {
-        if (isRegularFile(root / kTestTextRelative)) return root / kTestTextRelative;
+        if (isRegularFile(root / relative)) return root / relative;
     }
     return std::nullopt;
+}
+}  // namespace
+
+std::optional<fs::path> findEmbeddedTestText(const std::vector<fs::path>& roots) {
+    return firstRegularFile(roots, kTestTextRelative);
+}
+
+std::optional<fs::path> findEmbeddedValidationText(const std::vector<fs::path>& roots) {
+    return firstRegularFile(roots, kValidationTextRelative);
 }
 
 std::optional<fs::path> embeddedModelDir() { return findEmbeddedModelDir(embeddedResourceRoots()); }
 std::optional<fs::path> embeddedTokenizerDir() { return findEmbeddedTokenizerDir(embeddedResourceRoots()); }
 std::optional<fs::path> embeddedTestText() { return findEmbeddedTestText(embeddedResourceRoots()); }
+std::optional<fs::path> embeddedValidationText() {
+    return findEmbeddedValidationText(embeddedResourceRoots());
+}
 
 std::string describeEmbeddedCandidates(const fs::path& relative) {
     std::string text;
