@@ -45,7 +45,7 @@ echo "write-model-card: dha ngram-baseline --train $train" >&2
 "$dha" ngram-baseline --train "$train" --text "$test_text" --tokenizer "$model_dir" --json --quiet > "$work/ngram.json"
 
 python3 - "$run_dir" "$model_dir" "$repo" "$train" "$work" <<'PYTHON'
-import hashlib, json, os, sys
+import hashlib, json, os, re, sys
 
 run_dir, model_dir, repo, train, work = sys.argv[1:6]
 run = json.load(open(os.path.join(run_dir, "run.json")))
@@ -107,7 +107,9 @@ flags = [("--tokens", tokens), ("--layers", spec["layers"]), ("--hidden", spec["
          ("--beta1", spec["beta1"]), ("--beta2", spec["beta2"]), ("--adam-eps", spec["adam_eps"]),
          ("--weight-decay", spec["weight_decay"]), ("--clip", spec["clip"]), ("--seed", spec["seed"]),
          ("--dtype", spec["dtype"]), ("--val-every", spec["val_every"]), ("--val-tokens", spec["val_tokens"])]
-pretrain = f"dha pretrain RUN --text {rel(spec['text'])}"
+# The thread count changes the order of floating-point reductions: state the run's in the command.
+threads = re.search(r"(\d+) threads?,", run["versions"]["runtime"])
+pretrain = (f"DHA_NUM_THREADS={threads.group(1)} " if threads else "") + f"dha pretrain RUN --text {rel(spec['text'])}"
 if spec.get("validation"): pretrain += f" \\\n    --validation {rel(spec['validation'])}"
 pretrain += f" --tokenizer {rel(spec['tokenizer'])}"
 if spec.get("init"): pretrain += f" --init {rel(spec['init'])}"
@@ -122,6 +124,7 @@ table = "\n".join(f"| {name} | {r['loss']:.4f} | {r['perplexity']:.2f} | {100 * 
 heads = config["num_attention_heads"]
 kv = config.get("num_key_value_heads", heads)
 hours = seconds / 3600
+runtime = run['versions']['runtime'].replace(' 1 threads,', ' 1 thread,')  # older runs said '1 threads'
 finished = "" if exported else \
     f"\n\n**Not exported: step {steps}, an intermediate checkpoint of the run.** These figures describe that checkpoint.\n"
 val_line = (f"| validation loss (step {validation['step']}, {validation['predicted_tokens']:,} tokens of "
@@ -168,7 +171,7 @@ Machine-readable figures: `eval.json` (written with this card; `EmbeddedModelTes
 |---|---|
 | steps | {steps}, {spec['batch']} windows of {spec['context']} tokens each{"; resumed after step " + ", ".join(map(str, resumes)) if resumes else ""} |
 | training tokens | {tokens:,} (= {steps} steps x {spec['batch']} x {spec['context']}) |
-| training time | {seconds:,.0f} s ({hours:.2f} h) on {run['versions']['runtime']} |
+| training time | {seconds:,.0f} s ({hours:.2f} h) on {runtime} |
 | throughput | {training['tokens_per_second']:,.0f} tokens/s |
 | final train loss | {last['lm_loss']:.4f} (last step); {train_loss_tail:.4f} (mean of the last {len(tail)} steps) |
 {val_line}
@@ -189,7 +192,9 @@ dha ngram-baseline --train build/corpus/train.txt --text {test} --tokenizer reso
 ```
 
 `dha pretrain` draws its windows from a seeded order, so the same text, tokenizer and settings give the same
-training batches; results agree to floating-point rounding across machines and thread counts.
+training batches and the same schedule; the command states the run's thread count because the thread count
+changes the order of floating-point reductions. Across machines, LibTorch builds and thread counts the figures
+agree to floating-point rounding, not bit for bit.
 
 ## Corpus and tokenizer
 

@@ -22,8 +22,9 @@ int initRuntime() {
 }
 
 std::string runtimeDescription() {
-    std::string text = "LibTorch " + std::string(TORCH_VERSION) + ", " + std::to_string(at::get_num_threads()) +
-                       " threads, ";
+    const int threads = at::get_num_threads();
+    std::string text = "LibTorch " + std::string(TORCH_VERSION) + ", " + std::to_string(threads) +
+                       (threads == 1 ? " thread, " : " threads, ");
     text += at::hasCUDA() ? "CUDA available" : "CPU only";
     return text;
 }
