@@ -3,6 +3,7 @@
 #include "analysis/head_similarity.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard: not reached through ATen.h in LibTorch 2.x
 #include <ATen/Parallel.h>
 #include <c10/util/BFloat16.h>
 

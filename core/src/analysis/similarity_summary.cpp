@@ -1,5 +1,6 @@
 // Similarity metric names and the per-(layer, K|V) redundancy summary of a similarity matrix.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard: not reached through ATen.h in LibTorch 2.x
 
 #include <algorithm>
 #include <cmath>
