@@ -43,7 +43,7 @@ struct TextEvent {
     int32_t tokenId = 0;
 };
 
-// One optimizer step of a training job (pretraining now; conversion later adds its own losses).
+// One optimizer step of a training job (pretraining, or a conversion's fusion and continued pretraining).
 struct LossEvent {
     int64_t step = 0;  // optimizer steps done, counting the one just finished (1-based)
     int64_t totalSteps = 0;
@@ -55,6 +55,10 @@ struct LossEvent {
     double tokensPerSecond = 0;    // recent training throughput
     double elapsedSeconds = 0;     // training time of the whole run, across resumes
     double etaSeconds = 0;         // estimated time to the last step
+    // Which training the step belongs to: "pretrain" (dha pretrain), or a conversion's "fusion" and
+    // "continued" phases; steps and tokens count across the phases of a conversion.
+    std::string phase = "pretrain";
+    double fusionLoss = 0;  // fusion phase: the summed fusion loss before this step's update; else 0
 };
 
 // A held-out measurement during training (the protocol of `dha eval`).

@@ -1,0 +1,89 @@
+// The conversion job (dha-method.md sections 4-5): analyse and plan (or load a plan), fuse the grouped heads
+// under the augmented Lagrangian, collapse, continue pretraining the compact model, export. Also the GQA
+// mean-pool baseline through the same run directory and events.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "dha/budget.h"
+#include "dha/job.h"
+#include "dha/plan.h"
+#include "dha/similarity.h"
+
+namespace dha {
+
+enum class ConvertMethod {
+    Dha,          // weight analysis -> plan -> fusion -> collapse -> continued pretraining
+    GqaMeanPool,  // adjacent uniform GQA at the budget, mean-pooled heads, continued pretraining (baseline)
+};
+
+// "dha", "gqa-meanpool" (the CLI spelling) and back; nullopt for anything else.
+const char* convertMethodName(ConvertMethod method);
+std::optional<ConvertMethod> convertMethodFromName(const std::string& name);
+
+struct ConvertSpec {
+    std::filesystem::path sourceModelDir;  // an MHA Hugging Face model directory with its tokenizer
+    std::filesystem::path trainText;       // UTF-8 text, documents separated by blank lines
+    std::filesystem::path validationText;  // optional: held-out losses are only measured with it
+    ConvertMethod method = ConvertMethod::Dha;
+    // Exactly one of budget and planFile. A plan file must be for the source's layers and heads (method dha
+    // only); the GQA baseline needs a budget that is 2 x layers x a divisor of the head count.
+    std::optional<Budget> budget;
+    std::filesystem::path planFile;
+    PlanConstraints constraints;
+    SimilarityMetric metric = SimilarityMetric::WeightCka;  // activation metrics calibrate on trainText
+    // Token budgets: steps = ceil(tokens / (batchSize x contextLength)) per phase. The fusion phase may stop
+    // early when it has converged (fusionTolerance).
+    int64_t fusionTokens = 0;
+    int64_t continuedTokens = 0;
+    int batchSize = 8;
+    int contextLength = 256;           // at most the source's max_position_embeddings
+    double modelLearningRate = 1e-4;   // every model weight during fusion
+    double fusionLearningRate = 1e-2;  // the fusion blocks: constant over the ramp, then cosine decay to 0
+    double lambdaLearningRate = 1.0;   // gradient ascent on the multipliers
+    double continuedPeakLearningRate = 1e-4;
+    double continuedMinLearningRate = 1e-5;
+    int64_t continuedWarmupSteps = 0;  // 0 = 5% of the continued steps, at most 1000
+    double fusionRampFraction = 0.3;   // of the fusion steps, over which the fusion loss target falls to 0
+    double fusionTolerance = 1e-9;     // after the ramp, fusion stops once the fusion loss per fused group
+                                       // (groups of 2+ heads) is at most this
+    double gradientClip = 1.0;
+    double weightDecay = 0.1;
+    uint64_t seed = 1;             // the data order
+    std::string dtype = "fp32";    // "fp32" or "bf16" (autocast of the forward pass, fp32 weights)
+    std::filesystem::path runDir;  // must not exist or be empty
+    int64_t validationTokens = 0;  // predicted tokens per held-out measurement; 0 = the whole file
+};
+
+struct ConvertReport {
+    std::filesystem::path runDir;
+    std::filesystem::path exportDir;  // runDir/export
+    ConvertMethod method = ConvertMethod::Dha;
+    Plan plan;
+    std::string planSummary;            // "kept 12 of 32 K+V heads (37.5%); layer 0: 2K 3V, ..."
+    int64_t kvBytesPerTokenBefore = 0;  // fp32, the source
+    int64_t kvBytesPerTokenAfter = 0;   // fp32, the export
+    // Held-out losses (nats per token), present when validationText was given.
+    std::optional<double> heldOutSource;
+    std::optional<double> heldOutBeforeCollapse;  // the uncollapsed fused model (dha only)
+    std::optional<double> heldOutAfterCollapse;   // the compact model (the mean-pooled one for gqa-meanpool)
+    std::optional<double> heldOutAfterContinued;
+    int64_t fusionSteps = 0;
+    int64_t fusionTokens = 0;  // tokens the fusion phase consumed (it may stop early)
+    double finalFusionLoss = 0;
+    bool fusionConverged = false;  // the mean fusion loss per group reached fusionTolerance
+    int64_t continuedSteps = 0;
+    int64_t continuedTokens = 0;
+};
+
+// Runs the whole conversion in spec.runDir: run.json, plan.json, metrics.jsonl (loss events of both phases,
+// held-out measurements) and export/. Events: LossEvent per step with phase "fusion" (fusionLoss set) then
+// "continued"; ValidationEvent for every held-out measurement. Errors: Usage for settings no run can use,
+// InvalidInput naming the file for malformed or mismatched inputs (a missing text, an infeasible budget, a
+// plan for another model); a cancel between steps returns Cancelled.
+JobResult<ConvertReport> runConvertJob(const ConvertSpec& spec, JobSink& sink, const CancelToken& cancel);
+
+}  // namespace dha

@@ -1,0 +1,268 @@
+// Preparing a conversion run: checks, run directory, source model, tokens, plan, run.json and plan.json.
+#include "jobs/convert_setup.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "dha/budget.h"
+#include "dha/model_config.h"
+#include "io/atomic_file.h"
+#include "io/sha256.h"
+#include "model/model_loader.h"
+#include "training/model_initialisation.h"
+#include "training/run_record.h"
+#include "training/token_data.h"
+
+namespace dha::jobs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxTextBytes = size_t{4} << 30;
+
+[[noreturn]] void usage(const std::string& what, const std::string& message) {
+    fail(ErrorCode::Usage, what, message);
+}
+
+void requireFinite(double value, bool allowZero, const char* what) {
+    if (!std::isfinite(value) || value < 0 || (!allowZero && value == 0))
+        usage(what, std::string("must be a finite number ") + (allowZero ? ">= 0" : "> 0"));
+}
+
+void requireFile(const fs::path& path, const char* what) {
+    std::error_code error;
+    if (!fs::is_regular_file(path, error)) failInput(path.string(), std::string(what) + " does not exist");
+}
+
+// A conversion starts in a new run directory: absent or empty.
+void checkRunDirectoryIsNew(const fs::path& runDir) {
+    std::error_code error;
+    if (fs::exists(runDir, error)) {
+        if (!fs::is_directory(runDir, error) || !fs::is_empty(runDir, error))
+            fail(ErrorCode::Usage, runDir.string(), "already exists and is not an empty directory",
+                 "choose a new run directory");
+    }
+}
+
+// Created here and locked for the life of the run.
+std::unique_ptr<RunDirectoryLock> createRunDirectory(const fs::path& runDir) {
+    checkRunDirectoryIsNew(runDir);
+    std::error_code error;
+    fs::create_directories(runDir, error);
+    if (error) fail(ErrorCode::Io, runDir.string(), "cannot create the run directory: " + error.message());
+    return std::make_unique<RunDirectoryLock>(runDir);
+}
+
+fs::path sourceTokenizerFile(const fs::path& modelDir) {
+    for (const char* name : {"tokenizer.model", "tokenizer.json"}) {
+        std::error_code error;
+        if (fs::is_regular_file(modelDir / name, error)) return modelDir / name;
+    }
+    failInput(modelDir.string(), "has no tokenizer.model or tokenizer.json",
+              "a conversion tokenizes its texts with the source model's own tokenizer");
+}
+
+std::vector<int32_t> trainingTokens(const ConvertSpec& spec, const fs::path& tokenizerFile,
+                                    const tok::Tokenizer& tokenizer, int vocabSize, JobSink& sink,
+                                    const CancelToken& cancel) {
+    const std::string text = io::readSmallFile(spec.trainText, kMaxTextBytes);
+    const training::TokenCacheKey key{io::sha256Hex(text), training::fingerprintFile(tokenizerFile).sha256};
+    const fs::path cache = spec.runDir / "tokens.bin";
+    std::vector<int32_t> tokens = training::readTokenCache(cache, key, vocabSize);
+    if (tokens.empty()) {
+        tokens = training::tokenizeDocuments(text, tokenizer, sink, cancel);
+        training::writeTokenCache(cache, key, text.size(), tokens);
+    }
+    const int64_t needed = int64_t{spec.contextLength} + 1;
+    if (static_cast<int64_t>(tokens.size()) < needed) {
+        failInput(spec.trainText.string(), "has " + std::to_string(tokens.size()) + " tokens; a context of " +
+                                               std::to_string(spec.contextLength) + " needs at least " +
+                                               std::to_string(needed));
+    }
+    return tokens;
+}
+
+at::Tensor validationTokens(const ConvertSpec& spec, const tok::Tokenizer& tokenizer) {
+    if (spec.validationText.empty()) return {};
+    const std::string text = io::readSmallFile(spec.validationText, kMaxTextBytes);
+    // One stream, exactly as `dha eval` tokenizes, so the figures equal `dha eval` on the export.
+    const std::vector<int32_t> ids = tokenizer.encode(text);
+    if (ids.size() < 2)
+        failInput(spec.validationText.string(), "has fewer than 2 tokens; held-out losses need at least 2");
+    return at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
+}
+
+// The GQA baseline: adjacent equal groups shared by keys and values, the same count in every layer.
+Plan gqaPlanAtBudget(const ConvertSpec& spec, int numLayers, int numHeads) {
+    const int sourceKvHeads = 2 * numLayers * numHeads;
+    const int kept = spec.budget->resolve(sourceKvHeads);
+    std::ostringstream feasible;
+    for (int groups = 1; groups <= numHeads; ++groups)
+        if (numHeads % groups == 0) feasible << (groups > 1 ? ", " : "") << 2 * numLayers * groups;
+    const int perLayer = kept / (2 * numLayers);
+    if (kept % (2 * numLayers) != 0 || perLayer < 1 || numHeads % perLayer != 0) {
+        failInput("budget",
+                  "a GQA plan cannot keep exactly " + std::to_string(kept) + " of " +
+                      std::to_string(sourceKvHeads) + " K+V heads",
+                  "budgets a GQA plan of this model can meet: " + feasible.str() + " heads");
+    }
+    return adjacentGqaPlan(numLayers, numHeads, perLayer);
+}
+
+Plan planFor(const ConvertSpec& spec, const ModelConfig& config, JobSink& sink, const CancelToken& cancel) {
+    if (!spec.planFile.empty()) {
+        requireFile(spec.planFile, "the plan file");
+        Plan plan = loadPlan(spec.planFile);
+        validatePlan(plan, config.numLayers, config.numQueryHeads, spec.planFile.string());
+        return plan;
+    }
+    if (spec.method == ConvertMethod::GqaMeanPool)
+        return gqaPlanAtBudget(spec, config.numLayers, config.numQueryHeads);
+    AnalyseSpec analyse;
+    analyse.modelDir = spec.sourceModelDir;
+    analyse.metric = spec.metric;
+    analyse.calibrationText = spec.trainText;
+    JobResult<SimilarityReport> similarity = runAnalyseJob(analyse, sink, cancel);
+    if (!similarity.ok()) throw Exception(similarity.error);
+    return planFromSimilarity(*similarity.value, *spec.budget, spec.constraints);
+}
+
+nlohmann::json budgetJson(const ConvertSpec& spec) {
+    if (!spec.budget) return nullptr;
+    if (spec.budget->heads) return {{"heads", *spec.budget->heads}};
+    return {{"fraction", spec.budget->fraction.value_or(0.0)}};
+}
+
+void writeRunJson(const ConvertSpec& spec, const PreparedConversion& run) {
+    nlohmann::json json = {
+        {"format", "dha-convert-run"},
+        {"format_version", 1},
+        {"method", convertMethodName(spec.method)},
+        {"source_model", fs::absolute(spec.sourceModelDir).lexically_normal().string()},
+        {"train_text", training::fingerprintFile(spec.trainText).sha256},
+        {"train_text_path", fs::absolute(spec.trainText).lexically_normal().string()},
+        {"validation_text_path",
+         spec.validationText.empty() ? std::string() : fs::absolute(spec.validationText).string()},
+        {"tokenizer", run.tokenizerFile.string()},
+        {"budget", budgetJson(spec)},
+        {"plan_file", spec.planFile.empty() ? std::string() : fs::absolute(spec.planFile).string()},
+        {"metric", similarityMetricName(spec.metric)},
+        {"fusion_tokens", spec.fusionTokens},
+        {"continued_tokens", spec.continuedTokens},
+        {"fusion_steps", run.fusionSteps},
+        {"continued_steps", run.continuedSteps},
+        {"batch", spec.batchSize},
+        {"context", spec.contextLength},
+        {"model_lr", spec.modelLearningRate},
+        {"fusion_lr", spec.fusionLearningRate},
+        {"lambda_lr", spec.lambdaLearningRate},
+        {"continued_lr", spec.continuedPeakLearningRate},
+        {"continued_min_lr", spec.continuedMinLearningRate},
+        {"continued_warmup_steps", spec.continuedWarmupSteps},
+        {"fusion_ramp", spec.fusionRampFraction},
+        {"fusion_tolerance", spec.fusionTolerance},
+        {"grad_clip", spec.gradientClip},
+        {"weight_decay", spec.weightDecay},
+        {"seed", spec.seed},
+        {"dtype", spec.dtype},
+        {"validation_tokens", spec.validationTokens},
+    };
+    io::writeFileAtomically(spec.runDir / "run.json", json.dump(2) + "\n");
+}
+
+int64_t stepsFor(int64_t tokens, int64_t tokensPerStep) {
+    return (tokens + tokensPerStep - 1) / tokensPerStep;
+}
+
+}  // namespace
+
+void checkConvertSpec(const ConvertSpec& spec) {
+    if (spec.sourceModelDir.empty()) usage("source model", "missing the source model directory");
+    if (spec.trainText.empty()) usage("train text", "missing the training text");
+    if (spec.runDir.empty()) usage("run directory", "missing the run directory");
+    if (spec.budget.has_value() == !spec.planFile.empty())
+        usage("budget", "give exactly one of a budget and a plan file");
+    if (spec.method == ConvertMethod::GqaMeanPool && !spec.budget)
+        usage("budget", "the GQA baseline plans from a budget, not a plan file");
+    if (spec.fusionTokens < 0) usage("fusion tokens", "must be >= 0");
+    if (spec.continuedTokens < 0) usage("continued tokens", "must be >= 0");
+    if (spec.batchSize < 1) usage("batch", "must be >= 1");
+    if (spec.contextLength < 1) usage("context", "must be >= 1");
+    if (spec.validationTokens < 0) usage("validation tokens", "must be >= 0");
+    if (spec.continuedWarmupSteps < 0) usage("continued warm-up steps", "must be >= 0");
+    requireFinite(spec.modelLearningRate, true, "model learning rate");
+    requireFinite(spec.fusionLearningRate, true, "fusion learning rate");
+    requireFinite(spec.lambdaLearningRate, true, "lambda learning rate");
+    requireFinite(spec.continuedPeakLearningRate, true, "continued learning rate");
+    requireFinite(spec.continuedMinLearningRate, true, "continued minimum learning rate");
+    requireFinite(spec.fusionTolerance, true, "fusion tolerance");
+    requireFinite(spec.gradientClip, true, "gradient clip");
+    requireFinite(spec.weightDecay, true, "weight decay");
+    if (!(spec.fusionRampFraction >= 0 && spec.fusionRampFraction <= 1))
+        usage("fusion ramp", "must be a fraction in [0, 1]");
+    if (spec.dtype != "fp32" && spec.dtype != "bf16") usage("dtype", "must be fp32 or bf16");
+}
+
+PreparedConversion prepareConversion(const ConvertSpec& spec, JobSink& sink, const CancelToken& cancel) {
+    checkConvertSpec(spec);
+    requireFile(spec.sourceModelDir / "config.json", "the source model's config.json");
+    requireFile(spec.trainText, "the training text");
+    if (!spec.validationText.empty()) requireFile(spec.validationText, "the validation text");
+    if (!spec.planFile.empty()) requireFile(spec.planFile, "the plan file");
+    checkRunDirectoryIsNew(spec.runDir);
+
+    // Everything that can be judged from the config (and the weights' analysis) is checked before the run
+    // directory exists, so a refused spec leaves nothing behind.
+    PreparedConversion run;
+    run.tokenizerFile = fs::absolute(sourceTokenizerFile(spec.sourceModelDir)).lexically_normal();
+    const ModelConfig config = loadModelConfig(spec.sourceModelDir / "config.json");
+    if (!config.isMha()) {
+        failInput(spec.sourceModelDir.string(), "is not a multi-head attention model",
+                  "a conversion starts from an MHA checkpoint (one key and value head per query head)");
+    }
+    if (spec.contextLength > config.maxPositionEmbeddings) {
+        usage("context", "must be at most the source's max_position_embeddings (" +
+                             std::to_string(config.maxPositionEmbeddings) + ")");
+    }
+    run.plan = canonicalPlan(planFor(spec, config, sink, cancel));
+
+    run.lock = createRunDirectory(spec.runDir);
+    run.tokenizer = training::loadTokenizerFile(run.tokenizerFile);
+    if (run.tokenizer->vocabSize() > config.vocabSize) {
+        failInput(run.tokenizerFile.string(), "has " + std::to_string(run.tokenizer->vocabSize()) +
+                                                  " tokens, more than the model's vocabulary of " +
+                                                  std::to_string(config.vocabSize));
+    }
+    model::LoadOptions load;
+    load.cancel = &cancel;
+    run.source = model::loadModel(spec.sourceModelDir, load).model;
+    run.source->eval();
+    run.trainTokens = trainingTokens(spec, run.tokenizerFile, *run.tokenizer, config.vocabSize, sink, cancel);
+    run.validationTokens = validationTokens(spec, *run.tokenizer);
+    if (cancel.isCancelled()) fail(ErrorCode::Cancelled, spec.runDir.string(), "cancelled while preparing");
+
+    run.tokensPerStep = int64_t{spec.batchSize} * spec.contextLength;
+    run.fusionSteps = spec.method == ConvertMethod::Dha ? stepsFor(spec.fusionTokens, run.tokensPerStep) : 0;
+    run.continuedSteps = stepsFor(spec.continuedTokens, run.tokensPerStep);
+    writeRunJson(spec, run);
+    savePlan(run.plan, spec.runDir / "plan.json");
+    sink.onLog({LogLevel::Info, "plan: " + describePlan(run.plan)});
+    return run;
+}
+
+std::string describePlan(const Plan& plan) {
+    std::ostringstream text;
+    text << "kept " << plan.keptHeads() << " of " << plan.sourceKvHeads() << " K+V heads ("
+         << std::round(plan.keptFraction() * 1000) / 10 << "%)";
+    for (int layer = 0; layer < plan.numLayers(); ++layer) {
+        text << (layer == 0 ? "; " : ", ") << "layer " << layer << ": " << plan.layers[layer].numKeyHeads()
+             << "K " << plan.layers[layer].numValueHeads() << "V";
+    }
+    return text.str();
+}
+
+}  // namespace dha::jobs
