@@ -22,11 +22,8 @@ namespace dha {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = jobs::JobClock;
+using jobs::secondsSince;
 
 std::string kProjName(int layer) { return model::layerTensor(layer, "self_attn.k_proj.weight"); }
 std::string vProjName(int layer) { return model::layerTensor(layer, "self_attn.v_proj.weight"); }

@@ -23,7 +23,8 @@ namespace dha {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using Clock = jobs::JobClock;
+using jobs::secondsSince;
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -212,7 +213,7 @@ private:
     LossEvent stepEvent(const char* phase, double loss, double learningRate, double gradNorm,
                         Clock::time_point phaseStart, int64_t done, int64_t phaseSteps) {
         ++m_step;
-        const double seconds = std::chrono::duration<double>(Clock::now() - phaseStart).count();
+        const double seconds = secondsSince(phaseStart);
         LossEvent event;
         event.phase = phase;
         event.step = m_step;
@@ -222,7 +223,7 @@ private:
         event.lmLoss = loss;
         event.learningRate = learningRate;
         event.gradNorm = gradNorm;
-        event.elapsedSeconds = std::chrono::duration<double>(Clock::now() - m_start).count();
+        event.elapsedSeconds = secondsSince(m_start);
         event.tokensPerSecond = seconds > 0 ? static_cast<double>(done * m_run.tokensPerStep) / seconds : 0.0;
         event.etaSeconds = static_cast<double>(phaseSteps - done) * seconds / static_cast<double>(done);
         return event;

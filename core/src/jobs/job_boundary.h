@@ -1,6 +1,7 @@
 // The one place where exceptions become job results (architecture.md, "The job contract").
 #pragma once
 
+#include <chrono>
 #include <utility>
 
 #include "dha/job.h"
@@ -23,6 +24,12 @@ JobResult<Value> runGuarded(Body&& body) {
         result.status = result.error.code == ErrorCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;
     }
     return result;
+}
+
+// Wall time of jobs (progress, throughput, ETA): monotonic, unaffected by clock changes.
+using JobClock = std::chrono::steady_clock;
+inline double secondsSince(JobClock::time_point start) {
+    return std::chrono::duration<double>(JobClock::now() - start).count();
 }
 
 // Throws the Cancelled error when the token is set; jobs call it between units of work.

@@ -21,11 +21,8 @@ namespace dha {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = jobs::JobClock;
+using jobs::secondsSince;
 
 // The run in progress: prepared state plus this invocation's clocks and outputs.
 class PretrainLoop {
