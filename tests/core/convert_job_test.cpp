@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "dha/conversion.h"
 #include "fusion_fixtures.h"
 #include "model/model_loader.h"
@@ -64,9 +66,15 @@ public:
         events.push_back("validation");
         validations.push_back(event);
     }
+    void onKvSavings(const KvSavingsEvent& event) override { kvSavings.push_back(event); }
+    void onCheckpoint(const CheckpointEvent& event) override { checkpoints.push_back(event); }
+    void onPlan(const Plan& plan) override { plans.push_back(plan); }
     std::vector<std::string> events;
     std::vector<LossEvent> losses;
     std::vector<ValidationEvent> validations;
+    std::vector<KvSavingsEvent> kvSavings;
+    std::vector<CheckpointEvent> checkpoints;
+    std::vector<Plan> plans;
 
 private:
     CancelToken* m_cancel;
@@ -94,6 +102,14 @@ private Q_SLOTS:
     void malformedSpecsAreRefused_data();
     void malformedSpecsAreRefused();
     void cancelReturnsCancelled();
+    void kvSavingsFollowFusion();
+    void baselinesRun_data();
+    void baselinesRun();
+    void cancelThenResumeMatchesUninterrupted_data();
+    void cancelThenResumeMatchesUninterrupted();
+    void resumeRefusesAChangedRun_data();
+    void resumeRefusesAChangedRun();
+    void tokenBudgets();
 
 private:
     QTemporaryDir m_dir;
@@ -295,6 +311,237 @@ void ConvertJobTest::cancelReturnsCancelled() {
     QCOMPARE(result.error.code, ErrorCode::Cancelled);
     QCOMPARE(sink.losses.size(), size_t{2});
     QVERIFY(!fs::exists(spec.runDir / "export"));
+    // The cancel published a checkpoint of step 2 first.
+    QCOMPARE(sink.checkpoints.size(), size_t{1});
+    QCOMPARE(sink.checkpoints.back().step, int64_t{2});
+    QCOMPARE(sink.checkpoints.back().reason, std::string("cancel"));
+    QVERIFY(fs::is_regular_file(spec.runDir / "checkpoints" / "step-000002" / "fusion.safetensors"));
+    QVERIFY(result.error.describe().find("--resume") != std::string::npos);
+}
+
+// The plan's KV cost first; during fusion, heads are counted as merged once their group's fusion loss has
+// reached the tolerance, so the bytes only fall, towards the plan's; the collapse reports the plan again.
+void ConvertJobTest::kvSavingsFollowFusion() {
+    const std::vector<KvSavingsEvent>& events = m_sink.kvSavings;
+    QVERIFY(events.size() >= 3);
+    QCOMPARE(m_sink.plans.size(), size_t{1});
+    const KvSavingsEvent& plan = events.front();
+    QCOMPARE(plan.phase, std::string("plan"));
+    QCOMPARE(plan.sourceBytesPerToken, int64_t{2 * 2 * 8 * 2 * test::fusionSourceConfig().headDim});
+    int kept = 0;
+    for (const LayerHeadCount& layer : plan.layers) kept += layer.keyHeads + layer.valueHeads;
+    QCOMPARE(kept, m_plan.keptHeads());
+    QCOMPARE(events.back().phase, std::string("collapse"));
+    QVERIFY(events.back().layers == plan.layers);
+    QCOMPARE(events.back().bytesPerToken, plan.bytesPerToken);
+    QVERIFY(std::abs(plan.savedFraction() - (1.0 - m_plan.keptHeads() / 32.0)) < 1e-12);
+    const KvSavingsEvent& firstFusion = events[1];
+    QCOMPARE(firstFusion.phase, std::string("fusion"));
+    QVERIFY(firstFusion.bytesPerToken > plan.bytesPerToken);  // at step 10 no group has met 1e-9 yet
+    for (size_t i = 2; i + 1 < events.size(); ++i) {
+        QCOMPARE(events[i].phase, std::string("fusion"));
+        QVERIFY(events[i].bytesPerToken < events[i - 1].bytesPerToken);  // emitted only on change
+    }
+    QVERIFY(events[events.size() - 2].bytesPerToken >= plan.bytesPerToken);
+    QVERIFY(events[events.size() - 2].bytesPerToken < firstFusion.bytesPerToken);
+}
+
+void ConvertJobTest::baselinesRun_data() {
+    QTest::addColumn<int>("method");
+    QTest::addColumn<bool>("uniform");
+    QTest::addColumn<bool>("fused");
+    QTest::newRow("cka-gqa") << int(ConvertMethod::CkaGqaMeanPool) << true << false;
+    QTest::newRow("dha-uniform") << int(ConvertMethod::UniformFusion) << true << true;
+    QTest::newRow("dha-meanpool") << int(ConvertMethod::AdaptiveMeanPool) << false << false;
+}
+
+// The CKA-grouped GQA baseline and the two ablations through the same API: the plan has the method's shape,
+// the budget is met, fusion runs only where the method learns it.
+void ConvertJobTest::baselinesRun() {
+    QFETCH(int, method);
+    QFETCH(bool, uniform);
+    QFETCH(bool, fused);
+    QTemporaryDir dir;
+    ConvertSpec spec = tinySpec(m_source, fs::path(dir.path().toStdString()) / "run");
+    spec.method = static_cast<ConvertMethod>(method);
+    spec.budget = Budget::ofHeads(8);
+    RecordingSink sink;
+    CancelToken cancel;
+    const JobResult<ConvertReport> result = runConvertJob(spec, sink, cancel);
+    QVERIFY2(result.ok(), result.error.describe().c_str());
+    const Plan& plan = result.value->plan;
+    QCOMPARE(plan.keptHeads(), 8);
+    bool isUniform = true;
+    for (const LayerPlan& layer : plan.layers)
+        isUniform = isUniform && layer.numKeyHeads() == 2 && layer.numValueHeads() == 2 &&
+                    layer.keyGroups == layer.valueGroups;
+    QCOMPARE(isUniform, uniform);
+    QCOMPARE(result.value->fusionSteps, fused ? int64_t{4} : int64_t{0});
+    QCOMPARE(result.value->heldOutBeforeCollapse.has_value(), fused);
+    QCOMPARE(result.value->continuedSteps, int64_t{3});
+    QCOMPARE(keptHeadsOf(model::loadModel(result.value->exportDir).config), 8);
+    QCOMPARE(loadConvertSpec(spec.runDir).method, spec.method);
+}
+
+void ConvertJobTest::cancelThenResumeMatchesUninterrupted_data() {
+    QTest::addColumn<int>("method");
+    QTest::addColumn<int>("cancelAt");
+    QTest::addColumn<bool>("debris");  // leave what a kill -9 leaves: a torn log line, a staging directory
+    QTest::newRow("dha, in fusion") << int(ConvertMethod::Dha) << 2 << false;
+    QTest::newRow("dha, in fusion past a checkpoint, after a crash") << int(ConvertMethod::Dha) << 4 << true;
+    QTest::newRow("dha, in continued pretraining") << int(ConvertMethod::Dha) << 6 << false;
+    QTest::newRow("gqa, in continued pretraining") << int(ConvertMethod::GqaMeanPool) << 2 << true;
+}
+
+// A run cancelled (and optionally left with a kill's debris), then resumed from run.json alone, ends with the
+// same weights as one uninterrupted run, and its metrics.jsonl holds the same loss curve, each step once.
+void ConvertJobTest::cancelThenResumeMatchesUninterrupted() {
+    QFETCH(int, method);
+    QFETCH(int, cancelAt);
+    QFETCH(bool, debris);
+    QTemporaryDir dir;
+    const fs::path root = dir.path().toStdString();
+    ConvertSpec spec = tinySpec(m_source, root / "straight");
+    spec.method = static_cast<ConvertMethod>(method);
+    spec.budget = Budget::ofHeads(8);
+    if (spec.method == ConvertMethod::Dha) spec.budget = Budget::ofHeads(13);
+    spec.fusionTokens = 5 * kTokensPerStep;
+    spec.checkpointInterval = 3;
+    RecordingSink straightSink;
+    CancelToken straightCancel;
+    const JobResult<ConvertReport> straight = runConvertJob(spec, straightSink, straightCancel);
+    QVERIFY2(straight.ok(), straight.error.describe().c_str());
+
+    spec.runDir = root / "interrupted";
+    CancelToken cancel;
+    RecordingSink first(&cancel, cancelAt);
+    QCOMPARE(runConvertJob(spec, first, cancel).status, JobStatus::Cancelled);
+    if (debris) {
+        fs::create_directories(spec.runDir / "checkpoints" / ".step-000099.tmp-1-2");
+        std::ofstream(spec.runDir / "metrics.jsonl", std::ios::app) << "{\"type\": \"loss\", \"st";
+    }
+    const ConvertSpec resumeSpec = loadConvertSpec(spec.runDir);
+    QVERIFY(resumeSpec.resume);
+    RecordingSink second;
+    CancelToken noCancel;
+    const JobResult<ConvertReport> resumed = runConvertJob(resumeSpec, second, noCancel);
+    QVERIFY2(resumed.ok(), resumed.error.describe().c_str());
+    QVERIFY(resumed.value->resumed);
+    QCOMPARE(resumed.value->resumedFromStep, int64_t{cancelAt});
+    QVERIFY(!fs::exists(spec.runDir / "checkpoints" / ".step-000099.tmp-1-2"));
+
+    // The loss curve continues: the resumed run's first step is the one after the cancel.
+    QCOMPARE(second.losses.front().step, int64_t{cancelAt + 1});
+    QCOMPARE(second.losses.back().step, straightSink.losses.back().step);
+    for (const LossEvent& event : second.losses) {
+        const LossEvent& reference = straightSink.losses[event.step - 1];
+        QCOMPARE(event.phase, reference.phase);
+        QVERIFY2(std::abs(event.lmLoss - reference.lmLoss) <= 1e-6, std::to_string(event.step).c_str());
+    }
+    QCOMPARE(resumed.value->fusionSteps, straight.value->fusionSteps);
+    QVERIFY(*resumed.value->heldOutSource == *straight.value->heldOutSource);
+    QVERIFY(std::abs(*resumed.value->heldOutAfterContinued - *straight.value->heldOutAfterContinued) <= 1e-6);
+
+    const model::LoadedModel a = model::loadModel(straight.value->exportDir);
+    const model::LoadedModel b = model::loadModel(resumed.value->exportDir);
+    for (const auto& item : a.model->named_parameters()) {
+        const at::Tensor other = b.model->named_parameters()[item.key()];
+        const double difference = (item.value() - other).abs().max().item<double>();
+        QVERIFY2(difference <= 1e-6, (item.key() + ": " + std::to_string(difference)).c_str());
+    }
+
+    // metrics.jsonl: every loss step exactly once, in order, and the same validations as the straight run.
+    const auto lines = [](const fs::path& file, const char* type) {
+        std::vector<std::string> found;
+        std::ifstream in(file);
+        for (std::string line; std::getline(in, line);) {
+            const nlohmann::json event = nlohmann::json::parse(line);
+            if (event["type"] == type) {
+                nlohmann::json key = {event["step"], event.value("phase", ""), event.value("model", "")};
+                found.push_back(key.dump());
+            }
+        }
+        return found;
+    };
+    QVERIFY(lines(spec.runDir / "metrics.jsonl", "loss") == lines(root / "straight" / "metrics.jsonl", "loss"));
+    QVERIFY(lines(spec.runDir / "metrics.jsonl", "validation") ==
+            lines(root / "straight" / "metrics.jsonl", "validation"));
+}
+
+void ConvertJobTest::resumeRefusesAChangedRun_data() {
+    QTest::addColumn<QString>("change");
+    QTest::addColumn<QString>("named");
+    QTest::newRow("setting") << "setting" << "fusion_lr";
+    QTest::newRow("source weights") << "source" << "source";
+    QTest::newRow("text") << "text" << "text.txt";
+    QTest::newRow("plan file") << "plan" << "plan.json";
+    QTest::newRow("not a run") << "missing" << "run.json";
+    QTest::newRow("finished") << "finished" << "export";
+}
+
+// A resume continues only the run that was started: each change is refused with a message naming it.
+void ConvertJobTest::resumeRefusesAChangedRun() {
+    QFETCH(QString, change);
+    QFETCH(QString, named);
+    QTemporaryDir dir;
+    const fs::path root = dir.path().toStdString();
+    const fs::path source = writeSource(root / "source");
+    fs::copy_file(kText, root / "text.txt");
+    const fs::path planFile = root / "plan.json";
+    savePlan(m_plan, planFile);
+    ConvertSpec spec = tinySpec(source, root / "run");
+    spec.trainText = root / "text.txt";
+    spec.planFile = planFile;
+    CancelToken cancel;
+    RecordingSink first(&cancel, change == "finished" ? -1 : 1);
+    const JobStatus status = runConvertJob(spec, first, cancel).status;
+    QCOMPARE(status, change == "finished" ? JobStatus::Succeeded : JobStatus::Cancelled);
+
+    ConvertSpec resume = spec;
+    resume.resume = true;
+    if (change == "setting") resume.fusionLearningRate = 0.5;
+    if (change == "source") test::writeTinyModel(source, [] {
+        ModelConfig config = test::fusionSourceConfig();
+        config.vocabSize = 500;
+        return config;
+    }(), 22);
+    if (change == "text") std::ofstream(root / "text.txt", std::ios::app) << "\nOne more line.\n";
+    if (change == "plan") {
+        savePlan(adjacentGqaPlan(2, 8, 2), planFile);
+    }
+    if (change == "missing") fs::remove(spec.runDir / "run.json");
+    RecordingSink second;
+    CancelToken noCancel;
+    const JobResult<ConvertReport> result = runConvertJob(resume, second, noCancel);
+    QCOMPARE(result.status, JobStatus::Failed);
+    QVERIFY2(result.error.describe().find(named.toStdString()) != std::string::npos,
+             result.error.describe().c_str());
+    QVERIFY(second.losses.empty());
+}
+
+// Token budgets: a split by phase, and the source's pretraining tokens read from its model-card figures.
+void ConvertJobTest::tokenBudgets() {
+    const PhaseTokens dha = splitTokenBudget(1000, ConvertMethod::Dha, 0.3);
+    QCOMPARE(dha.fusion, int64_t{300});
+    QCOMPARE(dha.continued, int64_t{700});
+    const PhaseTokens gqa = splitTokenBudget(1000, ConvertMethod::GqaMeanPool, 0.3);
+    QCOMPARE(gqa.fusion, int64_t{0});
+    QCOMPARE(gqa.continued, int64_t{1000});
+    QCOMPARE(sourcePretrainingTokens(m_source), std::optional<int64_t>());
+    QTemporaryDir dir;
+    const fs::path model = dir.path().toStdString();
+    std::ofstream(model / "eval.json") << R"({"format": "dha-model-card-figures", "training": {"tokens": 12001280}})";
+    QCOMPARE(sourcePretrainingTokens(model), std::optional<int64_t>(12001280));
+    std::ofstream(model / "eval.json") << R"({"format": "dha-model-card-figures", "training": {"tokens": -5}})";
+    bool refused = false;
+    try {
+        sourcePretrainingTokens(model);
+    } catch (const Exception& exception) {
+        refused = exception.error().describe().find("eval.json") != std::string::npos;
+    }
+    QVERIFY(refused);
+    QCOMPARE(sourcePretrainingTokens(DHA_SOURCE_DIR "/resources/models/dha-teacher"),
+             std::optional<int64_t>(12001280));
 }
 
 DHA_TEST_SUITE(ConvertJobTest)

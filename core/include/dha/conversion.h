@@ -15,22 +15,32 @@
 
 namespace dha {
 
+// The conversion and its baselines (dha-method.md section 5): how the plan is chosen and how each group
+// becomes one head. Every method continues pretraining the compact model on the same data and tokens.
 enum class ConvertMethod {
-    Dha,          // weight analysis -> plan -> fusion -> collapse -> continued pretraining
-    GqaMeanPool,  // adjacent uniform GQA at the budget, mean-pooled heads, continued pretraining (baseline)
+    Dha,               // "dha": adaptive plan from similarity, learned fusion, collapse
+    GqaMeanPool,       // "gqa": adjacent equal groups shared by K and V, mean-pooled (Ainslie et al. 2023)
+    CkaGqaMeanPool,    // "cka-gqa": equal groups chosen by similarity, the same count per layer, mean-pooled
+    UniformFusion,     // "dha-uniform": ablation, CKA-GQA's uniform plan with learned fusion
+    AdaptiveMeanPool,  // "dha-meanpool": ablation, the adaptive plan with mean pooling instead of fusion
 };
 
-// "dha", "gqa-meanpool" (the CLI spelling) and back; nullopt for anything else.
+// The CLI spelling ("dha", "gqa", "cka-gqa", "dha-uniform", "dha-meanpool") and back; nullopt otherwise.
 const char* convertMethodName(ConvertMethod method);
 std::optional<ConvertMethod> convertMethodFromName(const std::string& name);
+// Whether the method trains fusion weights (a fusion phase) rather than mean-pooling each group.
+bool usesLearnedFusion(ConvertMethod method);
+// Whether the method's plan has the same number of key and value heads in every layer (a GQA plan).
+bool usesUniformPlan(ConvertMethod method);
 
 struct ConvertSpec {
     std::filesystem::path sourceModelDir;  // an MHA Hugging Face model directory with its tokenizer
     std::filesystem::path trainText;       // UTF-8 text, documents separated by blank lines
     std::filesystem::path validationText;  // optional: held-out losses are only measured with it
     ConvertMethod method = ConvertMethod::Dha;
-    // Exactly one of budget and planFile. A plan file must be for the source's layers and heads (method dha
-    // only); the GQA baseline needs a budget that is 2 x layers x a divisor of the head count.
+    // Exactly one of budget and planFile. A plan file must be for the source's layers and heads (methods dha
+    // and dha-meanpool only); the uniform methods need a budget that is 2 x layers x a divisor of the head
+    // count.
     std::optional<Budget> budget;
     std::filesystem::path planFile;
     PlanConstraints constraints;
@@ -54,7 +64,12 @@ struct ConvertSpec {
     double weightDecay = 0.1;
     uint64_t seed = 1;             // the data order
     std::string dtype = "fp32";    // "fp32" or "bf16" (autocast of the forward pass, fp32 weights)
-    std::filesystem::path runDir;  // must not exist or be empty
+    std::filesystem::path runDir;  // must not exist or be empty, unless resume
+    // Continue the run in runDir from its latest checkpoint. The spec must be the one run.json records
+    // (loadConvertSpec); a changed source model, text, plan or setting is refused, naming it.
+    bool resume = false;
+    int64_t checkpointInterval = 100;  // steps between checkpoints; 0 = only at phase ends and on cancel
+    int keepCheckpoints = 2;           // complete checkpoints kept (the newest)
     int64_t validationTokens = 0;  // predicted tokens per held-out measurement; 0 = the whole file
 };
 
@@ -77,13 +92,35 @@ struct ConvertReport {
     bool fusionConverged = false;  // the mean fusion loss per group reached fusionTolerance
     int64_t continuedSteps = 0;
     int64_t continuedTokens = 0;
+    bool resumed = false;  // this call continued an earlier run
+    int64_t resumedFromStep = 0;
 };
 
+// The spec recorded in runDir/run.json (with resume = true), so `dha convert --resume RUN` needs nothing
+// else. Errors name run.json.
+ConvertSpec loadConvertSpec(const std::filesystem::path& runDir);
+
+// The tokens a source model was pretrained on, when its directory records them (eval.json of format
+// "dha-model-card-figures", "training.tokens", written by scripts/write-model-card.sh); nullopt when unknown. A malformed record is an
+// InvalidInput error naming the file.
+std::optional<int64_t> sourcePretrainingTokens(const std::filesystem::path& modelDir);
+
+// How a token budget divides between the phases: fusionShare of it fuses (methods with learned fusion), the
+// rest continues pretraining; mean-pool methods continue on all of it.
+struct PhaseTokens {
+    int64_t fusion = 0;
+    int64_t continued = 0;
+};
+PhaseTokens splitTokenBudget(int64_t totalTokens, ConvertMethod method, double fusionShare = 0.5);
+
 // Runs the whole conversion in spec.runDir: run.json, plan.json, metrics.jsonl (loss events of both phases,
-// held-out measurements) and export/. Events: LossEvent per step with phase "fusion" (fusionLoss set) then
-// "continued"; ValidationEvent for every held-out measurement. Errors: Usage for settings no run can use,
-// InvalidInput naming the file for malformed or mismatched inputs (a missing text, an infeasible budget, a
-// plan for another model); a cancel between steps returns Cancelled.
+// held-out measurements), checkpoints/ and export/. Events: onPlan once, KvSavingsEvent ("plan", then during
+// fusion whenever a group's fusion loss reaches the tolerance, then "collapse"), LossEvent per step with phase
+// "fusion" (fusionLoss set) then "continued", ValidationEvent for every held-out measurement, CheckpointEvent.
+// Errors: Usage for settings no run can use, InvalidInput naming the file for malformed or mismatched inputs
+// (a missing text, an infeasible budget, a plan for another model, a resume that does not match run.json). A
+// cancel writes a checkpoint first (within one optimizer step), then returns Cancelled; a resume continues
+// from it with the same data, schedules and loss curve.
 JobResult<ConvertReport> runConvertJob(const ConvertSpec& spec, JobSink& sink, const CancelToken& cancel);
 
 }  // namespace dha

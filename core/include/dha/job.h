@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dha/error.h"
 
@@ -79,7 +80,34 @@ struct CheckpointEvent {
     std::string reason;  // "interval", "time", "cancel" or "final"
 };
 
+// How many key and value heads one layer needs at this point of a conversion.
+struct LayerHeadCount {
+    int keyHeads = 0;
+    int valueHeads = 0;
+    friend bool operator==(const LayerHeadCount& a, const LayerHeadCount& b) {
+        return a.keyHeads == b.keyHeads && a.valueHeads == b.valueHeads;
+    }
+    friend bool operator!=(const LayerHeadCount& a, const LayerHeadCount& b) { return !(a == b); }
+};
+
+// The KV cache a conversion's model would need now. During fusion a group counts as one head once its fusion
+// loss is within the run's tolerance (it could collapse without changing the model) and as all its heads
+// before; at collapse every group is one head, the plan's figure.
+struct KvSavingsEvent {
+    int64_t step = 0;
+    std::string phase;  // "plan", "fusion" or "collapse"
+    std::vector<LayerHeadCount> layers;
+    int64_t sourceBytesPerToken = 0;  // K+V cache of the source at bf16, every layer
+    int64_t bytesPerToken = 0;        // the same for `layers`
+    double savedFraction() const {
+        return sourceBytesPerToken > 0
+                   ? 1.0 - static_cast<double>(bytesPerToken) / static_cast<double>(sourceBytesPerToken)
+                   : 0.0;
+    }
+};
+
 struct SimilarityEvent;  // dha/similarity.h
+struct Plan;             // dha/plan.h
 
 // Receives events on the job's thread. Implementations must return quickly (the GUI's sink queues them).
 class JobSink {
@@ -92,6 +120,8 @@ public:
     virtual void onValidation(const ValidationEvent&) {}
     virtual void onCheckpoint(const CheckpointEvent&) {}
     virtual void onSimilarity(const SimilarityEvent&) {}
+    virtual void onPlan(const Plan&) {}  // the plan a conversion will fuse (or pool) towards
+    virtual void onKvSavings(const KvSavingsEvent&) {}
 };
 
 enum class JobStatus { Succeeded, Cancelled, Failed };

@@ -5,13 +5,16 @@
 
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "dha/budget.h"
 #include "dha/model_config.h"
 #include "io/atomic_file.h"
+#include "io/json_reader.h"
 #include "io/sha256.h"
+#include "jobs/convert_spec.h"
 #include "model/model_loader.h"
 #include "training/model_initialisation.h"
 #include "training/run_record.h"
@@ -96,8 +99,9 @@ at::Tensor validationTokens(const ConvertSpec& spec, const tok::Tokenizer& token
     return at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
 }
 
-// The GQA baseline: adjacent equal groups shared by keys and values, the same count in every layer.
-Plan gqaPlanAtBudget(const ConvertSpec& spec, int numLayers, int numHeads) {
+// The uniform methods keep the same number of key and value heads in every layer: the budget must be
+// 2 x layers x a divisor of the head count. Returns that per-layer count.
+int uniformGroupCount(const ConvertSpec& spec, int numLayers, int numHeads) {
     const int sourceKvHeads = 2 * numLayers * numHeads;
     const int kept = spec.budget->resolve(sourceKvHeads);
     std::ostringstream feasible;
@@ -106,11 +110,21 @@ Plan gqaPlanAtBudget(const ConvertSpec& spec, int numLayers, int numHeads) {
     const int perLayer = kept / (2 * numLayers);
     if (kept % (2 * numLayers) != 0 || perLayer < 1 || numHeads % perLayer != 0) {
         failInput("budget",
-                  "a GQA plan cannot keep exactly " + std::to_string(kept) + " of " +
-                      std::to_string(sourceKvHeads) + " K+V heads",
+                  std::string("a GQA plan (") + convertMethodName(spec.method) + ") cannot keep exactly " +
+                      std::to_string(kept) + " of " + std::to_string(sourceKvHeads) + " K+V heads",
                   "budgets a GQA plan of this model can meet: " + feasible.str() + " heads");
     }
-    return adjacentGqaPlan(numLayers, numHeads, perLayer);
+    return perLayer;
+}
+
+SimilarityReport analyseSource(const ConvertSpec& spec, JobSink& sink, const CancelToken& cancel) {
+    AnalyseSpec analyse;
+    analyse.modelDir = spec.sourceModelDir;
+    analyse.metric = spec.metric;
+    analyse.calibrationText = spec.trainText;
+    JobResult<SimilarityReport> similarity = runAnalyseJob(analyse, sink, cancel);
+    if (!similarity.ok()) throw Exception(similarity.error);
+    return std::move(*similarity.value);
 }
 
 Plan planFor(const ConvertSpec& spec, const ModelConfig& config, JobSink& sink, const CancelToken& cancel) {
@@ -120,58 +134,82 @@ Plan planFor(const ConvertSpec& spec, const ModelConfig& config, JobSink& sink, 
         validatePlan(plan, config.numLayers, config.numQueryHeads, spec.planFile.string());
         return plan;
     }
-    if (spec.method == ConvertMethod::GqaMeanPool)
-        return gqaPlanAtBudget(spec, config.numLayers, config.numQueryHeads);
-    AnalyseSpec analyse;
-    analyse.modelDir = spec.sourceModelDir;
-    analyse.metric = spec.metric;
-    analyse.calibrationText = spec.trainText;
-    JobResult<SimilarityReport> similarity = runAnalyseJob(analyse, sink, cancel);
-    if (!similarity.ok()) throw Exception(similarity.error);
-    return planFromSimilarity(*similarity.value, *spec.budget, spec.constraints);
+    switch (spec.method) {
+        case ConvertMethod::GqaMeanPool:
+            return adjacentGqaPlan(config.numLayers, config.numQueryHeads,
+                                   uniformGroupCount(spec, config.numLayers, config.numQueryHeads));
+        case ConvertMethod::CkaGqaMeanPool:
+        case ConvertMethod::UniformFusion: {
+            const int groups = uniformGroupCount(spec, config.numLayers, config.numQueryHeads);
+            return similarityGroupedGqaPlan(analyseSource(spec, sink, cancel), groups);
+        }
+        case ConvertMethod::Dha:
+        case ConvertMethod::AdaptiveMeanPool:
+            break;
+    }
+    return planFromSimilarity(analyseSource(spec, sink, cancel), *spec.budget, spec.constraints);
 }
 
-nlohmann::json budgetJson(const ConvertSpec& spec) {
-    if (!spec.budget) return nullptr;
-    if (spec.budget->heads) return {{"heads", *spec.budget->heads}};
-    return {{"fraction", spec.budget->fraction.value_or(0.0)}};
+std::string fileHash(const fs::path& path) {
+    return path.empty() ? std::string() : training::fingerprintFile(path).sha256;
 }
 
 void writeRunJson(const ConvertSpec& spec, const PreparedConversion& run) {
-    nlohmann::json json = {
+    const nlohmann::json json = {
         {"format", "dha-convert-run"},
-        {"format_version", 1},
-        {"method", convertMethodName(spec.method)},
-        {"source_model", fs::absolute(spec.sourceModelDir).lexically_normal().string()},
-        {"train_text", training::fingerprintFile(spec.trainText).sha256},
-        {"train_text_path", fs::absolute(spec.trainText).lexically_normal().string()},
-        {"validation_text_path",
-         spec.validationText.empty() ? std::string() : fs::absolute(spec.validationText).string()},
+        {"format_version", 2},
+        {"spec", convertSpecToJson(spec)},
+        {"source", sourceModelIdentity(spec.sourceModelDir)},
+        {"text_sha256", fileHash(spec.trainText)},
+        {"validation_sha256", fileHash(spec.validationText)},
         {"tokenizer", run.tokenizerFile.string()},
-        {"budget", budgetJson(spec)},
-        {"plan_file", spec.planFile.empty() ? std::string() : fs::absolute(spec.planFile).string()},
-        {"metric", similarityMetricName(spec.metric)},
-        {"fusion_tokens", spec.fusionTokens},
-        {"continued_tokens", spec.continuedTokens},
+        {"tokens_per_step", run.tokensPerStep},
         {"fusion_steps", run.fusionSteps},
         {"continued_steps", run.continuedSteps},
-        {"batch", spec.batchSize},
-        {"context", spec.contextLength},
-        {"model_lr", spec.modelLearningRate},
-        {"fusion_lr", spec.fusionLearningRate},
-        {"lambda_lr", spec.lambdaLearningRate},
-        {"continued_lr", spec.continuedPeakLearningRate},
-        {"continued_min_lr", spec.continuedMinLearningRate},
-        {"continued_warmup_steps", spec.continuedWarmupSteps},
-        {"fusion_ramp", spec.fusionRampFraction},
-        {"fusion_tolerance", spec.fusionTolerance},
-        {"grad_clip", spec.gradientClip},
-        {"weight_decay", spec.weightDecay},
-        {"seed", spec.seed},
-        {"dtype", spec.dtype},
-        {"validation_tokens", spec.validationTokens},
     };
     io::writeFileAtomically(spec.runDir / "run.json", json.dump(2) + "\n");
+}
+
+// A resume continues only the run it was started as: the same settings, source weights, texts and plan.
+void checkResumable(const ConvertSpec& spec, const ModelConfig& config, Plan& plan) {
+    const fs::path runJson = spec.runDir / "run.json";
+    requireFile(runJson, "the run's run.json");
+    const std::string path = runJson.string();
+    const nlohmann::json recorded = io::parseJsonStrict(io::readSmallFile(runJson, 1 << 20), path);
+    io::jsonObject(recorded, path, "run.json");
+    if (!recorded.contains("format") || recorded["format"] != "dha-convert-run" ||
+        !recorded.contains("format_version") || recorded["format_version"] != 2 || !recorded.contains("spec")) {
+        failInput(path, "is not the run.json of a conversion this version can resume (format dha-convert-run, "
+                        "version 2)");
+    }
+    checkSameConversion(spec, recorded["spec"], runJson);
+    if (!recorded.contains("source") || recorded["source"] != sourceModelIdentity(spec.sourceModelDir)) {
+        failInput(spec.sourceModelDir.string(),
+                  "is not the source model this run was started from (its config, tensors or weight files "
+                  "changed since; run.json records them)",
+                  "resume with the original source model, or start a new run");
+    }
+    for (const auto& [key, file, what] :
+         {std::tuple<const char*, fs::path, const char*>{"text_sha256", spec.trainText, "training text"},
+          {"validation_sha256", spec.validationText, "validation text"}}) {
+        if (!recorded.contains(key) || recorded[key] != fileHash(file)) {
+            failInput(file.empty() ? path : file.string(),
+                      std::string("the ") + what + " differs from the one this run was started with",
+                      "resume with the original file, or start a new run");
+        }
+    }
+    const fs::path planPath = spec.runDir / "plan.json";
+    requireFile(planPath, "the run's plan.json");
+    plan = loadPlan(planPath);
+    validatePlan(plan, config.numLayers, config.numQueryHeads, planPath.string());
+    if (!spec.planFile.empty()) {
+        const Plan given = canonicalPlan(loadPlan(spec.planFile));
+        if (given.layers != plan.layers) {
+            failInput(spec.planFile.string(), "differs from the plan this run was started with (" +
+                                                  planPath.string() + ")",
+                      "resume without a plan file, or start a new run");
+        }
+    }
 }
 
 int64_t stepsFor(int64_t tokens, int64_t tokensPerStep) {
@@ -186,8 +224,11 @@ void checkConvertSpec(const ConvertSpec& spec) {
     if (spec.runDir.empty()) usage("run directory", "missing the run directory");
     if (spec.budget.has_value() == !spec.planFile.empty())
         usage("budget", "give exactly one of a budget and a plan file");
-    if (spec.method == ConvertMethod::GqaMeanPool && !spec.budget)
-        usage("budget", "the GQA baseline plans from a budget, not a plan file");
+    if (usesUniformPlan(spec.method) && !spec.budget)
+        usage("budget", std::string("the ") + convertMethodName(spec.method) +
+                            " method plans from a budget, not a plan file");
+    if (spec.checkpointInterval < 0) usage("checkpoint interval", "must be >= 0");
+    if (spec.keepCheckpoints < 1) usage("kept checkpoints", "must be >= 1");
     if (spec.fusionTokens < 0) usage("fusion tokens", "must be >= 0");
     if (spec.continuedTokens < 0) usage("continued tokens", "must be >= 0");
     if (spec.batchSize < 1) usage("batch", "must be >= 1");
@@ -213,7 +254,7 @@ PreparedConversion prepareConversion(const ConvertSpec& spec, JobSink& sink, con
     requireFile(spec.trainText, "the training text");
     if (!spec.validationText.empty()) requireFile(spec.validationText, "the validation text");
     if (!spec.planFile.empty()) requireFile(spec.planFile, "the plan file");
-    checkRunDirectoryIsNew(spec.runDir);
+    if (!spec.resume) checkRunDirectoryIsNew(spec.runDir);
 
     // Everything that can be judged from the config (and the weights' analysis) is checked before the run
     // directory exists, so a refused spec leaves nothing behind.
@@ -228,9 +269,17 @@ PreparedConversion prepareConversion(const ConvertSpec& spec, JobSink& sink, con
         usage("context", "must be at most the source's max_position_embeddings (" +
                              std::to_string(config.maxPositionEmbeddings) + ")");
     }
-    run.plan = canonicalPlan(planFor(spec, config, sink, cancel));
+    if (spec.resume) {
+        std::error_code error;
+        if (!fs::is_directory(spec.runDir, error))
+            failInput(spec.runDir.string(), "does not exist", "a resume continues an existing run directory");
+        run.lock = std::make_unique<RunDirectoryLock>(spec.runDir);
+        checkResumable(spec, config, run.plan);
+    } else {
+        run.plan = canonicalPlan(planFor(spec, config, sink, cancel));
+        run.lock = createRunDirectory(spec.runDir);
+    }
 
-    run.lock = createRunDirectory(spec.runDir);
     run.tokenizer = training::loadTokenizerFile(run.tokenizerFile);
     if (run.tokenizer->vocabSize() > config.vocabSize) {
         failInput(run.tokenizerFile.string(), "has " + std::to_string(run.tokenizer->vocabSize()) +
@@ -246,10 +295,12 @@ PreparedConversion prepareConversion(const ConvertSpec& spec, JobSink& sink, con
     if (cancel.isCancelled()) fail(ErrorCode::Cancelled, spec.runDir.string(), "cancelled while preparing");
 
     run.tokensPerStep = int64_t{spec.batchSize} * spec.contextLength;
-    run.fusionSteps = spec.method == ConvertMethod::Dha ? stepsFor(spec.fusionTokens, run.tokensPerStep) : 0;
+    run.fusionSteps = usesLearnedFusion(spec.method) ? stepsFor(spec.fusionTokens, run.tokensPerStep) : 0;
     run.continuedSteps = stepsFor(spec.continuedTokens, run.tokensPerStep);
-    writeRunJson(spec, run);
-    savePlan(run.plan, spec.runDir / "plan.json");
+    if (!spec.resume) {
+        writeRunJson(spec, run);
+        savePlan(run.plan, spec.runDir / "plan.json");
+    }
     sink.onLog({LogLevel::Info, "plan: " + describePlan(run.plan)});
     return run;
 }

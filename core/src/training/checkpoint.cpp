@@ -138,20 +138,18 @@ std::string checkpointName(int64_t step) {
 
 fs::path checkpointsDirectory(const fs::path& runDir) { return runDir / "checkpoints"; }
 
-fs::path publishCheckpoint(const fs::path& runDir, const ModelConfig& config, model::Transformer& model,
-                           const AdamW& optimizer, const TrainingState& state, int keep) {
+fs::path publishCheckpointDirectory(const fs::path& runDir, int64_t step,
+                                   const std::function<void(const fs::path&)>& write, int keep) {
     const fs::path directory = checkpointsDirectory(runDir);
     fs::create_directories(directory);
-    const std::string name = checkpointName(state.step);
+    const std::string name = checkpointName(step);
     const fs::path target = directory / name;
     const fs::path staging = directory / ("." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
                                           std::to_string(std::random_device{}()));
     std::error_code error;
     try {
         fs::create_directory(staging);
-        model::saveModel(staging, config, model, io::DType::F32);
-        optimizer.save(staging / "optimizer.safetensors");
-        io::writeFileAtomically(staging / "state.json", stateToJson(state).dump(2) + "\n");
+        write(staging);
         // A directory of this name that `latest` does not name is left from an abandoned timeline (a crash
         // between its rename and the update of `latest`): replace it.
         if (fs::exists(target)) fs::remove_all(target);
@@ -167,13 +165,25 @@ fs::path publishCheckpoint(const fs::path& runDir, const ModelConfig& config, mo
     const auto checkpoints = completeCheckpoints(directory);
     int kept = 0;
     for (auto it = checkpoints.rbegin(); it != checkpoints.rend(); ++it) {
-        if (it->first <= state.step && kept < std::max(keep, 1)) {
+        if (it->first <= step && kept < std::max(keep, 1)) {
             ++kept;
             continue;
         }
         fs::remove_all(it->second, error);
     }
     return target;
+}
+
+fs::path publishCheckpoint(const fs::path& runDir, const ModelConfig& config, model::Transformer& model,
+                           const AdamW& optimizer, const TrainingState& state, int keep) {
+    return publishCheckpointDirectory(
+        runDir, state.step,
+        [&](const fs::path& staging) {
+            model::saveModel(staging, config, model, io::DType::F32);
+            optimizer.save(staging / "optimizer.safetensors");
+            io::writeFileAtomically(staging / "state.json", stateToJson(state).dump(2) + "\n");
+        },
+        keep);
 }
 
 std::optional<fs::path> latestCheckpoint(const fs::path& runDir) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -36,7 +37,15 @@ struct TrainingState {
 std::string checkpointName(int64_t step);
 std::filesystem::path checkpointsDirectory(const std::filesystem::path& runDir);
 
-// Publishes the checkpoint of state.step: writes it into checkpoints/.step-N.tmp-*, renames that to
+// Publishes checkpoints/step-N of any run: `write` fills a fresh staging directory (checkpoints/.step-N.tmp-*),
+// which is then renamed to checkpoints/step-N (replacing a stale directory of that name that `latest` does not
+// name); checkpoints/latest is replaced atomically, then all but the `keep` newest complete checkpoints up to
+// `step` are deleted. A crash at any point leaves `latest` naming a complete checkpoint.
+std::filesystem::path publishCheckpointDirectory(const std::filesystem::path& runDir, int64_t step,
+                                                 const std::function<void(const std::filesystem::path&)>& write,
+                                                 int keep);
+
+// Publishes the pretraining checkpoint of state.step: writes it into checkpoints/.step-N.tmp-*, renames that to
 // checkpoints/step-N (replacing a stale directory of that name that `latest` does not name), replaces
 // checkpoints/latest atomically, then deletes all but the `keep` newest complete checkpoints. A crash at any
 // point leaves `latest` naming a complete checkpoint. Returns the checkpoint directory.

@@ -10,13 +10,14 @@
 
 namespace dha::training {
 
-MetricsLog::MetricsLog(const std::filesystem::path& file, int64_t keepThroughStep) : m_file(file) {
+MetricsLog::MetricsLog(const std::filesystem::path& file, int64_t keepThroughStep, int64_t maxLines)
+    : m_file(file) {
     std::string kept;
     std::error_code error;
     if (std::filesystem::exists(file, error)) {
         const std::string text = io::readSmallFile(file, size_t{1} << 30);
         size_t begin = 0;
-        while (begin < text.size()) {
+        while (begin < text.size() && m_lines < maxLines) {
             const size_t end = text.find('\n', begin);
             if (end == std::string::npos) break;  // a torn last line
             const std::string line = text.substr(begin, end - begin);
@@ -27,6 +28,7 @@ MetricsLog::MetricsLog(const std::filesystem::path& file, int64_t keepThroughSte
             }
             kept += line + "\n";
             begin = end + 1;
+            ++m_lines;
         }
         if (kept.size() != text.size()) io::writeFileAtomically(file, kept);
     }
@@ -44,6 +46,7 @@ void MetricsLog::write(const nlohmann::json& event) {
     if (std::fwrite(line.data(), 1, line.size(), m_stream) != line.size() || std::fflush(m_stream) != 0) {
         fail(ErrorCode::Io, m_file.string(), std::string("cannot write: ") + std::strerror(errno));
     }
+    ++m_lines;
 }
 
 }  // namespace dha::training
