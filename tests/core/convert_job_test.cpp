@@ -4,6 +4,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -110,6 +111,7 @@ private Q_SLOTS:
     void resumeRefusesAChangedRun_data();
     void resumeRefusesAChangedRun();
     void tokenBudgets();
+    void searchPlacesTheBudget();
 
 private:
     QTemporaryDir m_dir;
@@ -387,10 +389,14 @@ void ConvertJobTest::cancelThenResumeMatchesUninterrupted_data() {
     QTest::addColumn<int>("method");
     QTest::addColumn<int>("cancelAt");
     QTest::addColumn<bool>("debris");  // leave what a kill -9 leaves: a torn log line, a staging directory
-    QTest::newRow("dha, in fusion") << int(ConvertMethod::Dha) << 2 << false;
-    QTest::newRow("dha, in fusion past a checkpoint, after a crash") << int(ConvertMethod::Dha) << 4 << true;
-    QTest::newRow("dha, in continued pretraining") << int(ConvertMethod::Dha) << 6 << false;
-    QTest::newRow("gqa, in continued pretraining") << int(ConvertMethod::GqaMeanPool) << 2 << true;
+    QTest::addColumn<int>("searchSteps");
+    QTest::newRow("dha, in fusion") << int(ConvertMethod::Dha) << 2 << false << 0;
+    QTest::newRow("dha, in fusion past a checkpoint, after a crash") << int(ConvertMethod::Dha) << 4 << true << 0;
+    QTest::newRow("dha, in continued pretraining") << int(ConvertMethod::Dha) << 6 << false << 0;
+    QTest::newRow("gqa, in continued pretraining") << int(ConvertMethod::GqaMeanPool) << 2 << true << 0;
+    QTest::newRow("dha, in search") << int(ConvertMethod::Dha) << 2 << false << 4;
+    QTest::newRow("dha, in fusion after search") << int(ConvertMethod::Dha) << 5 << true << 4;
+    QTest::newRow("dha-meanpool, in search") << int(ConvertMethod::AdaptiveMeanPool) << 3 << false << 4;
 }
 
 // A run cancelled (and optionally left with a kill's debris), then resumed from run.json alone, ends with the
@@ -399,6 +405,7 @@ void ConvertJobTest::cancelThenResumeMatchesUninterrupted() {
     QFETCH(int, method);
     QFETCH(int, cancelAt);
     QFETCH(bool, debris);
+    QFETCH(int, searchSteps);
     QTemporaryDir dir;
     const fs::path root = dir.path().toStdString();
     ConvertSpec spec = tinySpec(m_source, root / "straight");
@@ -406,6 +413,7 @@ void ConvertJobTest::cancelThenResumeMatchesUninterrupted() {
     spec.budget = Budget::ofHeads(8);
     if (spec.method == ConvertMethod::Dha) spec.budget = Budget::ofHeads(13);
     spec.fusionTokens = 5 * kTokensPerStep;
+    spec.searchTokens = searchSteps * kTokensPerStep;
     spec.checkpointInterval = 3;
     RecordingSink straightSink;
     CancelToken straightCancel;
@@ -439,6 +447,9 @@ void ConvertJobTest::cancelThenResumeMatchesUninterrupted() {
         QVERIFY2(std::abs(event.lmLoss - reference.lmLoss) <= 1e-6, std::to_string(event.step).c_str());
     }
     QCOMPARE(resumed.value->fusionSteps, straight.value->fusionSteps);
+    QCOMPARE(resumed.value->searchSteps, int64_t{searchSteps});
+    QVERIFY(resumed.value->plan == straight.value->plan);
+    QVERIFY(loadPlan(spec.runDir / "plan.json") == straight.value->plan);
     QVERIFY(*resumed.value->heldOutSource == *straight.value->heldOutSource);
     QVERIFY(std::abs(*resumed.value->heldOutAfterContinued - *straight.value->heldOutAfterContinued) <= 1e-6);
 
@@ -519,14 +530,55 @@ void ConvertJobTest::resumeRefusesAChangedRun() {
     QVERIFY(second.losses.empty());
 }
 
+// With search tokens, the job searches first (the model frozen: the LM loss is the source's on each batch),
+// then plans from the learned distances, writes plan.json and fuses towards that plan within the budget.
+void ConvertJobTest::searchPlacesTheBudget() {
+    QTemporaryDir dir;
+    ConvertSpec spec = tinySpec(m_source, fs::path(dir.path().toStdString()) / "run");
+    spec.budget = Budget::ofHeads(13);
+    spec.searchTokens = 3 * kTokensPerStep;
+    spec.searchCkaMix = 0.0;  // learned distances alone
+    RecordingSink sink;
+    CancelToken cancel;
+    const JobResult<ConvertReport> result = runConvertJob(spec, sink, cancel);
+    QVERIFY2(result.ok(), result.error.describe().c_str());
+    QCOMPARE(result.value->searchSteps, int64_t{3});
+    QCOMPARE(result.value->plan.keptHeads(), 13);
+    QCOMPARE(sink.plans.size(), size_t{1});
+    QVERIFY(sink.plans.front() == result.value->plan);
+    QVERIFY(loadPlan(spec.runDir / "plan.json") == result.value->plan);
+    std::vector<std::string> expected{"validation", "loss:search", "loss:search", "loss:search"};
+    expected.insert(expected.end(), 4, "loss:fusion");
+    QVERIFY(std::equal(expected.begin(), expected.end(), sink.events.begin()));
+    QCOMPARE(sink.losses.back().totalSteps, int64_t{3 + 4 + 3});
+    QCOMPARE(sink.losses.back().tokens, int64_t{10} * kTokensPerStep);
+    // A search applies only where it has a budget to place.
+    ConvertSpec refused = spec;
+    refused.runDir = fs::path(dir.path().toStdString()) / "refused";
+    refused.method = ConvertMethod::GqaMeanPool;
+    refused.budget = Budget::ofHeads(8);
+    const JobResult<ConvertReport> gqa = runConvertJob(refused, sink, cancel);
+    QCOMPARE(gqa.error.code, ErrorCode::Usage);
+    QVERIFY(gqa.error.describe().find("search") != std::string::npos);
+}
+
 // Token budgets: a split by phase, and the source's pretraining tokens read from its model-card figures.
 void ConvertJobTest::tokenBudgets() {
     const PhaseTokens dha = splitTokenBudget(1000, ConvertMethod::Dha, 0.3);
     QCOMPARE(dha.fusion, int64_t{300});
     QCOMPARE(dha.continued, int64_t{700});
-    const PhaseTokens gqa = splitTokenBudget(1000, ConvertMethod::GqaMeanPool, 0.3);
+    const PhaseTokens gqa = splitTokenBudget(1000, ConvertMethod::GqaMeanPool, 0.3, 0.1);
+    QCOMPARE(gqa.search, int64_t{0});
     QCOMPARE(gqa.fusion, int64_t{0});
     QCOMPARE(gqa.continued, int64_t{1000});
+    const PhaseTokens searched = splitTokenBudget(1000, ConvertMethod::Dha, 0.3, 0.1);
+    QCOMPARE(searched.search, int64_t{100});
+    QCOMPARE(searched.fusion, int64_t{300});
+    QCOMPARE(searched.continued, int64_t{600});
+    const PhaseTokens pooled = splitTokenBudget(1000, ConvertMethod::AdaptiveMeanPool, 0.3, 0.1);
+    QCOMPARE(pooled.search, int64_t{100});
+    QCOMPARE(pooled.fusion, int64_t{0});
+    QCOMPARE(pooled.continued, int64_t{900});
     QCOMPARE(sourcePretrainingTokens(m_source), std::optional<int64_t>());
     QTemporaryDir dir;
     const fs::path model = dir.path().toStdString();

@@ -47,12 +47,22 @@ struct ConvertSpec {
     SimilarityMetric metric = SimilarityMetric::WeightCka;  // activation metrics calibrate on trainText
     // Token budgets: steps = ceil(tokens / (batchSize x contextLength)) per phase. The fusion phase may stop
     // early when it has converged (fusionTolerance).
+    // Search (dha-method.md 4.1), for the adaptive methods (dha, dha-meanpool) planning from a budget: this
+    // many tokens train identity-initialised H x H fusion weights per (layer, K|V) with the model frozen; their
+    // learned row distances, mixed with weight CKA by searchCkaMix, place the budget. 0 = no search: the plan
+    // comes from the metric's similarity alone.
+    int64_t searchTokens = 0;
+    double searchCkaMix = 0.5;       // 0 = learned distances only, 1 = CKA only
+    double searchPullWeight = 1e-2;  // the similarity-weighted pull against the LM loss
     int64_t fusionTokens = 0;
     int64_t continuedTokens = 0;
     int batchSize = 8;
     int contextLength = 256;           // at most the source's max_position_embeddings
     double modelLearningRate = 1e-4;   // every model weight during fusion
-    double fusionLearningRate = 1e-2;  // the fusion blocks: constant over the ramp, then cosine decay to 0
+    // The fusion blocks: constant over the ramp, then cosine decay to 0. 0 = automatic: AdamW moves a block
+    // entry by about the learning rate per step, and an entry travels up to 1 (identity to a row mean), so
+    // the rate is 2 / (ramp steps + half the tail steps), at least 1e-2 and at most 0.5.
+    double fusionLearningRate = 0;
     double lambdaLearningRate = 1.0;   // gradient ascent on the multipliers
     double continuedPeakLearningRate = 1e-4;
     double continuedMinLearningRate = 1e-5;
@@ -87,6 +97,8 @@ struct ConvertReport {
     std::optional<double> heldOutAfterCollapse;   // the compact model (the mean-pooled one for gqa-meanpool)
     std::optional<double> heldOutAfterContinued;
     int64_t fusionSteps = 0;
+    int64_t searchSteps = 0;  // 0 when the plan did not come from a search
+    int64_t searchTokens = 0;
     int64_t fusionTokens = 0;  // tokens the fusion phase consumed (it may stop early)
     double finalFusionLoss = 0;
     bool fusionConverged = false;  // the mean fusion loss per group reached fusionTolerance
@@ -105,13 +117,17 @@ ConvertSpec loadConvertSpec(const std::filesystem::path& runDir);
 // InvalidInput error naming the file.
 std::optional<int64_t> sourcePretrainingTokens(const std::filesystem::path& modelDir);
 
-// How a token budget divides between the phases: fusionShare of it fuses (methods with learned fusion), the
-// rest continues pretraining; mean-pool methods continue on all of it.
+// How a token budget divides between the phases: searchShare of it searches (the adaptive methods, when they
+// plan from a budget), fusionShare fuses (methods with learned fusion), the rest continues pretraining.
 struct PhaseTokens {
+    int64_t search = 0;
     int64_t fusion = 0;
     int64_t continued = 0;
 };
-PhaseTokens splitTokenBudget(int64_t totalTokens, ConvertMethod method, double fusionShare = 0.5);
+PhaseTokens splitTokenBudget(int64_t totalTokens, ConvertMethod method, double fusionShare = 0.5,
+                             double searchShare = 0.0);
+// Whether the method plans adaptively from similarity (dha, dha-meanpool), so a search can inform its plan.
+bool usesAdaptivePlan(ConvertMethod method);
 
 // Runs the whole conversion in spec.runDir: run.json, plan.json, metrics.jsonl (loss events of both phases,
 // held-out measurements), checkpoints/ and export/. Events: onPlan once, KvSavingsEvent ("plan", then during

@@ -20,14 +20,24 @@ constexpr const char* kStateFormat = "dha-convert-state";
 constexpr const char* kStateFile = "state.json";
 constexpr int64_t kMaxCount = int64_t{1} << 53;
 
+const char* phaseName(ConvertPhase phase) {
+    switch (phase) {
+        case ConvertPhase::Search: return "search";
+        case ConvertPhase::Fusion: return "fusion";
+        case ConvertPhase::Continued: return "continued";
+    }
+    return "continued";
+}
+
 Json optionalNumber(const std::optional<double>& value) { return value ? Json(*value) : Json(nullptr); }
 
 void writeProgress(const fs::path& dir, const ConvertProgress& progress) {
     const Json json = {
         {"format", kStateFormat},
         {"version", 1},
-        {"phase", progress.phase == ConvertPhase::Fusion ? "fusion" : "continued"},
+        {"phase", phaseName(progress.phase)},
         {"step", progress.step},
+        {"search_steps", progress.searchStepsDone},
         {"fusion_steps", progress.fusionStepsDone},
         {"elapsed_s", progress.elapsedSeconds},
         {"metrics_lines", progress.metricsLines},
@@ -43,9 +53,22 @@ void writeProgress(const fs::path& dir, const ConvertProgress& progress) {
 
 }  // namespace
 
+fs::path publishSearchCheckpoint(const fs::path& runDir, const training::SearchStageState& state,
+                                 const ConvertProgress& progress, int keep) {
+    if (progress.phase != ConvertPhase::Search || progress.step != state.step())
+        fail(ErrorCode::Internal, runDir.string(), "search checkpoint of a step the search stage is not at");
+    return training::publishCheckpointDirectory(
+        runDir, progress.step,
+        [&](const fs::path& staging) {
+            state.save(staging);
+            writeProgress(staging, progress);
+        },
+        keep);
+}
+
 fs::path publishFusionCheckpoint(const fs::path& runDir, const training::FusionStageState& state,
                                  const ConvertProgress& progress, int keep) {
-    if (progress.phase != ConvertPhase::Fusion || progress.step != state.step())
+    if (progress.phase != ConvertPhase::Fusion || progress.step != progress.searchStepsDone + state.step())
         fail(ErrorCode::Internal, runDir.string(), "fusion checkpoint of a step the fusion stage is not at");
     return training::publishCheckpointDirectory(
         runDir, progress.step,
@@ -85,14 +108,23 @@ ConvertProgress readConvertProgress(const fs::path& checkpointDir) {
         failInput(path, std::string("is not a conversion state (\"format\": \"") + kStateFormat + "\" expected)");
     ConvertProgress progress;
     const std::string& phase = io::jsonString(field(json, "phase"), path, "phase");
-    if (phase != "fusion" && phase != "continued")
-        failInput(path, "phase '" + io::printableExcerpt(phase) + "' is neither fusion nor continued");
-    progress.phase = phase == "fusion" ? ConvertPhase::Fusion : ConvertPhase::Continued;
+    if (phase == "search")
+        progress.phase = ConvertPhase::Search;
+    else if (phase == "fusion")
+        progress.phase = ConvertPhase::Fusion;
+    else if (phase == "continued")
+        progress.phase = ConvertPhase::Continued;
+    else
+        failInput(path, "phase '" + io::printableExcerpt(phase) + "' is not search, fusion or continued");
     progress.step = io::jsonInteger(field(json, "step"), path, "step", 0, kMaxCount);
+    progress.searchStepsDone = io::jsonInteger(field(json, "search_steps"), path, "search_steps", 0, kMaxCount);
     progress.fusionStepsDone = io::jsonInteger(field(json, "fusion_steps"), path, "fusion_steps", 0, kMaxCount);
-    if (progress.fusionStepsDone > progress.step ||
-        (progress.phase == ConvertPhase::Fusion && progress.fusionStepsDone != progress.step))
-        failInput(path, "fusion_steps does not agree with step and phase");
+    const int64_t before = progress.searchStepsDone + progress.fusionStepsDone;
+    const bool consistent =
+        progress.phase == ConvertPhase::Search ? progress.searchStepsDone == progress.step && progress.fusionStepsDone == 0
+        : progress.phase == ConvertPhase::Fusion ? before == progress.step
+                                                 : before <= progress.step;
+    if (!consistent) failInput(path, "search_steps and fusion_steps do not agree with step and phase");
     progress.elapsedSeconds = io::jsonNumber(field(json, "elapsed_s"), path, "elapsed_s");
     progress.metricsLines = io::jsonInteger(field(json, "metrics_lines"), path, "metrics_lines", 0, kMaxCount);
     progress.finalFusionLoss = io::jsonNumber(field(json, "final_fusion_loss"), path, "final_fusion_loss");

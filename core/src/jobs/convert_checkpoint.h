@@ -12,16 +12,18 @@
 #include "model/transformer.h"
 #include "training/adamw.h"
 #include "training/fusion_stage.h"
+#include "training/search_stage.h"
 
 namespace dha::jobs {
 
-enum class ConvertPhase { Fusion, Continued };
+enum class ConvertPhase { Search, Fusion, Continued };
 
 // Everything besides tensors that a resumed conversion needs to carry on and to report what came before.
 struct ConvertProgress {
     ConvertPhase phase = ConvertPhase::Fusion;
     int64_t step = 0;             // optimizer steps done across the phases
-    int64_t fusionStepsDone = 0;  // steps of the fusion phase (all of `step` while fusing)
+    int64_t searchStepsDone = 0;  // steps of the search phase (all of `step` while searching)
+    int64_t fusionStepsDone = 0;  // steps of the fusion phase
     double elapsedSeconds = 0;    // training time so far, across resumes
     int64_t metricsLines = 0;     // lines of metrics.jsonl written before this checkpoint
     double finalFusionLoss = 0;   // continued phase: the fusion loss at collapse
@@ -31,6 +33,10 @@ struct ConvertProgress {
     std::optional<double> heldOutAfterCollapse;
 };
 
+// Publishes checkpoints/step-N for a search-phase state (progress.phase must be Search).
+std::filesystem::path publishSearchCheckpoint(const std::filesystem::path& runDir,
+                                              const training::SearchStageState& state,
+                                              const ConvertProgress& progress, int keep);
 // Publishes checkpoints/step-N for a fusion-phase state (progress.phase must be Fusion).
 std::filesystem::path publishFusionCheckpoint(const std::filesystem::path& runDir,
                                               const training::FusionStageState& state,

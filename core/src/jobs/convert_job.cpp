@@ -21,6 +21,7 @@
 #include "training/fusion_stage.h"
 #include "training/fusion_step.h"
 #include "training/metrics_log.h"
+#include "training/search_stage.h"
 #include "training/token_data.h"
 #include "training/train_step.h"
 
@@ -78,47 +79,56 @@ public:
         m_fusionStepsPlanned = usesLearnedFusion(m_spec.method) ? m_run.fusionSteps : 0;
         if (checkpoint && m_progress.phase == ConvertPhase::Continued)
             m_fusionStepsPlanned = m_progress.fusionStepsDone;  // fusion may have stopped early
+        const ConvertPhase resumePhase = checkpoint ? m_progress.phase : ConvertPhase::Search;
+        if (checkpoint && resumePhase == ConvertPhase::Search && !m_run.planPending &&
+            m_step != m_run.searchSteps) {
+            failInput((*checkpoint / "state.json").string(),
+                      "is a search checkpoint of step " + std::to_string(m_step) + " but plan.json holds the plan of "
+                          "the finished search (" + std::to_string(m_run.searchSteps) + " steps)");
+        }
 
         ConvertReport report;
         report.runDir = m_spec.runDir;
         report.method = m_spec.method;
-        report.plan = m_run.plan;
-        report.planSummary = jobs::describePlan(m_run.plan);
         report.resumed = checkpoint.has_value();
         report.resumedFromStep = checkpoint ? m_step : 0;
+        if (!checkpoint) m_progress.heldOutSource = heldOut(*m_run.source, "source");
+        if (m_run.planPending) searchAndPlan(resumePhase == ConvertPhase::Search ? checkpoint : std::nullopt);
+        report.plan = m_run.plan;
+        report.planSummary = jobs::describePlan(m_run.plan);
         m_sink.onPlan(m_run.plan);
         emitKvSavings("plan", planHeadCounts());
-        if (!checkpoint) m_progress.heldOutSource = heldOut(*m_run.source, "source");
 
         model::Transformer compact{nullptr};
-        if (checkpoint && m_progress.phase == ConvertPhase::Continued) {
+        if (resumePhase == ConvertPhase::Continued) {
             compact = jobs::loadCompactModel(*checkpoint);
             checkCompactModel(compact, *checkpoint);
         } else if (usesLearnedFusion(m_spec.method)) {
-            compact = fuseAndCollapse(checkpoint);
+            compact = fuseAndCollapse(resumePhase == ConvertPhase::Fusion ? checkpoint : std::nullopt);
         } else {
             compact = conversion::buildMeanPoolModel(m_run.source, m_run.plan);
         }
         emitKvSavings("collapse", planHeadCounts());
-        continuePretraining(compact, checkpoint && m_progress.phase == ConvertPhase::Continued ? checkpoint
-                                                                                                : std::nullopt);
+        continuePretraining(compact, resumePhase == ConvertPhase::Continued ? checkpoint : std::nullopt);
         report.heldOutAfterContinued = heldOut(*compact, "continued");
 
         report.heldOutSource = m_progress.heldOutSource;
         report.heldOutBeforeCollapse = m_progress.heldOutBeforeCollapse;
         report.heldOutAfterCollapse = m_progress.heldOutAfterCollapse;
+        report.searchSteps = m_progress.searchStepsDone;
+        report.searchTokens = m_progress.searchStepsDone * m_run.tokensPerStep;
         report.fusionSteps = m_progress.fusionStepsDone;
         report.fusionTokens = m_progress.fusionStepsDone * m_run.tokensPerStep;
         report.finalFusionLoss = m_progress.finalFusionLoss;
         report.fusionConverged = m_progress.fusionConverged;
-        report.continuedSteps = m_step - m_progress.fusionStepsDone;
+        report.continuedSteps = m_step - m_progress.searchStepsDone - m_progress.fusionStepsDone;
         report.continuedTokens = report.continuedSteps * m_run.tokensPerStep;
         exportModel(compact, report);
         return report;
     }
 
 private:
-    int64_t totalSteps() const { return m_fusionStepsPlanned + m_run.continuedSteps; }
+    int64_t totalSteps() const { return m_run.searchSteps + m_fusionStepsPlanned + m_run.continuedSteps; }
     double elapsedSeconds() const { return m_progress.elapsedSeconds + secondsSince(m_start); }
 
     // The held-out loss of `net` at the current step (nullopt without a validation text).
@@ -162,9 +172,10 @@ private:
         stageOptions.rampSteps = std::llround(m_spec.fusionRampFraction * static_cast<double>(steps));
         stageOptions.modelOptimizer.weightDecay = m_spec.weightDecay;
         training::FusionStageState state(m_run.source, m_run.plan, stageOptions);
+        const int64_t searched = m_progress.searchStepsDone;
         if (checkpoint) {
             state.load(*checkpoint);
-            if (state.step() != m_step) {
+            if (searched + state.step() != m_step) {
                 failInput(checkpoint->string(), "holds fusion step " + std::to_string(state.step()) +
                                                     " but its state.json says step " + std::to_string(m_step));
             }
@@ -176,10 +187,11 @@ private:
         options.gradientClip = m_spec.gradientClip;
         options.bf16Autocast = m_spec.dtype == "bf16";
         const double groups = std::max(1, fusedGroupCount(m_run.plan));
+        const double fusionRate = fusionLearningRate(steps, stageOptions.rampSteps);
         double fusionLoss = state.fusion().fusionLoss().item<double>();
         const auto start = Clock::now();
-        const int64_t first = m_step;
-        for (int64_t k = m_step; k < steps; ++k) {
+        const int64_t first = state.step();
+        for (int64_t k = state.step(); k < steps; ++k) {
             if (k >= stageOptions.rampSteps && fusionLoss / groups <= m_spec.fusionTolerance) break;
             if (m_cancel.isCancelled()) stopForCancel();
             // Constant over the ramp, then a cosine to 0 so AdamW's jitter dies out and the rows meet.
@@ -187,12 +199,12 @@ private:
                                     ? 0.0
                                     : static_cast<double>(k - stageOptions.rampSteps) /
                                           static_cast<double>(steps - stageOptions.rampSteps);
-            options.fusionLearningRate = m_spec.fusionLearningRate * 0.5 * (1 + std::cos(kPi * tail));
+            options.fusionLearningRate = fusionRate * 0.5 * (1 + std::cos(kPi * tail));
             const training::FusionStepResult result =
                 training::fusionStep(state, m_sampler.batch(m_step + 1), options);
             fusionLoss = state.fusion().fusionLoss().item<double>();
             LossEvent event = stepEvent("fusion", result.lmLoss, options.modelLearningRate, result.gradNorm,
-                                        start, m_step + 1 - first, steps - first);
+                                        start, state.step() - first, steps - first);
             event.fusionLoss = result.fusionLoss;
             m_log->write({{"type", "loss"},
                           {"phase", "fusion"},
@@ -211,19 +223,74 @@ private:
             if (m_spec.checkpointInterval > 0 && m_step % m_spec.checkpointInterval == 0)
                 publishFusion(state, "interval");
         }
-        m_progress.fusionStepsDone = m_step;
+        m_progress.fusionStepsDone = state.step();
         m_progress.finalFusionLoss = fusionLoss;
         m_progress.fusionConverged = fusionLoss / groups <= m_spec.fusionTolerance;
-        m_fusionStepsPlanned = m_step;  // an early stop shortens the run
+        m_fusionStepsPlanned = state.step();  // an early stop shortens the run
         emitFusionKvSavings(state);
         m_sink.onLog({m_progress.fusionConverged ? LogLevel::Info : LogLevel::Warning,
-                      "fusion loss " + std::to_string(fusionLoss) + " after " + std::to_string(m_step) +
+                      "fusion loss " + std::to_string(fusionLoss) + " after " + std::to_string(state.step()) +
                           " steps" +
                           (m_progress.fusionConverged ? " (converged)"
                                                       : " (not converged: collapse will change the model)")});
         m_progress.heldOutBeforeCollapse = heldOut(*state.fusedModel(), "fused");
         m_checkpointForCancel = nullptr;
         return state.collapsedModel();
+    }
+
+    // Search (4.1): identity-initialised H x H fusion weights per (layer, K|V) over the frozen source learn
+    // which heads move together; their distances, mixed with the metric's similarity, place the budget. The
+    // plan is written only after the search's last checkpoint, so plan.json always belongs to a finished search.
+    void searchAndPlan(const std::optional<fs::path>& checkpoint) {
+        training::SearchOptions options;
+        options.steps = m_run.searchSteps;
+        options.pullWeight = m_spec.searchPullWeight;
+        options.gradientClip = m_spec.gradientClip;
+        options.bf16Autocast = m_spec.dtype == "bf16";
+        training::SearchStageState state(m_run.source, options, &*m_run.similarity);
+        if (checkpoint) {
+            state.load(*checkpoint);
+            if (state.step() != m_step) {
+                failInput(checkpoint->string(), "holds search step " + std::to_string(state.step()) +
+                                                    " but its state.json says step " + std::to_string(m_step));
+            }
+        }
+        m_checkpointForCancel = [&] { publishSearch(state, "cancel"); };
+        const auto start = Clock::now();
+        const int64_t first = state.step();
+        const int64_t steps = m_run.searchSteps;
+        while (state.step() < steps) {
+            if (m_cancel.isCancelled()) stopForCancel();
+            const training::SearchStepResult result = training::searchStep(state, m_sampler.batch(m_step + 1), options);
+            const LossEvent event = stepEvent("search", result.lmLoss, options.omegaLearningRate, result.gradNorm,
+                                              start, state.step() - first, steps - first);
+            m_log->write({{"type", "loss"},
+                          {"phase", "search"},
+                          {"step", event.step},
+                          {"tokens", event.tokens},
+                          {"lm_loss", event.lmLoss},
+                          {"pull", result.pullLoss},
+                          {"lr", event.learningRate},
+                          {"grad_norm", event.gradNorm}});
+            m_sink.onLoss(event);
+            if (m_spec.checkpointInterval > 0 && m_step % m_spec.checkpointInterval == 0)
+                publishSearch(state, "interval");
+        }
+        if (m_lastCheckpointStep != m_step) publishSearch(state, "phase");
+        m_checkpointForCancel = nullptr;
+        const SimilarityReport learned = training::learnedSimilarity(state, &*m_run.similarity, m_spec.searchCkaMix);
+        m_run.plan = canonicalPlan(planFromSimilarity(learned, *m_spec.budget, m_spec.constraints));
+        savePlan(m_run.plan, m_spec.runDir / "plan.json");
+        m_run.planPending = false;
+        m_log->write({{"type", "plan"}, {"step", m_step}, {"source", "search"}});
+        m_sink.onLog({LogLevel::Info, "plan after " + std::to_string(steps) + " search steps: " +
+                                          jobs::describePlan(m_run.plan)});
+    }
+
+    double fusionLearningRate(int64_t steps, int64_t rampSteps) const {
+        if (m_spec.fusionLearningRate > 0) return m_spec.fusionLearningRate;
+        const double reach = static_cast<double>(rampSteps) + 0.5 * static_cast<double>(steps - rampSteps);
+        return std::clamp(2.0 / std::max(reach, 1.0), 1e-2, 0.5);
     }
 
     // Plain next-token training of the compact model (4.4): warm-up then cosine decay. A fresh phase first
@@ -240,7 +307,7 @@ private:
         int64_t done = 0;
         if (checkpoint) {
             optimizer.load(*checkpoint / "optimizer.safetensors");
-            done = m_step - m_progress.fusionStepsDone;
+            done = m_step - m_progress.searchStepsDone - m_progress.fusionStepsDone;
             if (optimizer.stepCount() != done) {
                 failInput((*checkpoint / "optimizer.safetensors").string(),
                           "records " + std::to_string(optimizer.stepCount()) +
@@ -287,9 +354,17 @@ private:
         for (const auto& item : net->named_parameters()) item.value().set_requires_grad(false);
     }
 
+    void publishSearch(const training::SearchStageState& state, const char* reason) {
+        m_progress.phase = ConvertPhase::Search;
+        m_progress.searchStepsDone = m_step;
+        publish(reason, [&] {
+            return jobs::publishSearchCheckpoint(m_spec.runDir, state, m_progress, m_spec.keepCheckpoints);
+        });
+    }
+
     void publishFusion(const training::FusionStageState& state, const char* reason) {
         m_progress.phase = ConvertPhase::Fusion;
-        m_progress.fusionStepsDone = m_step;
+        m_progress.fusionStepsDone = state.step();
         publish(reason, [&] {
             return jobs::publishFusionCheckpoint(m_spec.runDir, state, m_progress, m_spec.keepCheckpoints);
         });

@@ -164,6 +164,7 @@ void writeRunJson(const ConvertSpec& spec, const PreparedConversion& run) {
         {"validation_sha256", fileHash(spec.validationText)},
         {"tokenizer", run.tokenizerFile.string()},
         {"tokens_per_step", run.tokensPerStep},
+        {"search_steps", run.searchSteps},
         {"fusion_steps", run.fusionSteps},
         {"continued_steps", run.continuedSteps},
     };
@@ -171,7 +172,8 @@ void writeRunJson(const ConvertSpec& spec, const PreparedConversion& run) {
 }
 
 // A resume continues only the run it was started as: the same settings, source weights, texts and plan.
-void checkResumable(const ConvertSpec& spec, const ModelConfig& config, Plan& plan) {
+// Returns whether the run has its plan (false: a search has not finished deciding it).
+bool checkResumable(const ConvertSpec& spec, const ModelConfig& config, Plan& plan) {
     const fs::path runJson = spec.runDir / "run.json";
     requireFile(runJson, "the run's run.json");
     const std::string path = runJson.string();
@@ -199,6 +201,8 @@ void checkResumable(const ConvertSpec& spec, const ModelConfig& config, Plan& pl
         }
     }
     const fs::path planPath = spec.runDir / "plan.json";
+    std::error_code error;
+    if (searchDecidesPlan(spec) && !fs::exists(planPath, error)) return false;  // the search is unfinished
     requireFile(planPath, "the run's plan.json");
     plan = loadPlan(planPath);
     validatePlan(plan, config.numLayers, config.numQueryHeads, planPath.string());
@@ -210,6 +214,7 @@ void checkResumable(const ConvertSpec& spec, const ModelConfig& config, Plan& pl
                       "resume without a plan file, or start a new run");
         }
     }
+    return true;
 }
 
 int64_t stepsFor(int64_t tokens, int64_t tokensPerStep) {
@@ -230,6 +235,14 @@ void checkConvertSpec(const ConvertSpec& spec) {
     if (spec.checkpointInterval < 0) usage("checkpoint interval", "must be >= 0");
     if (spec.keepCheckpoints < 1) usage("kept checkpoints", "must be >= 1");
     if (spec.fusionTokens < 0) usage("fusion tokens", "must be >= 0");
+    if (spec.searchTokens < 0) usage("search tokens", "must be >= 0");
+    if (spec.searchTokens > 0 && !searchDecidesPlan(spec)) {
+        usage("search tokens", std::string("a search places a budget for dha or dha-meanpool; ") +
+                                   convertMethodName(spec.method) +
+                                   (spec.planFile.empty() ? " has no adaptive plan" : " with a plan file has none to place"));
+    }
+    if (!(spec.searchCkaMix >= 0 && spec.searchCkaMix <= 1)) usage("search CKA mix", "must be in [0, 1]");
+    requireFinite(spec.searchPullWeight, true, "search pull weight");
     if (spec.continuedTokens < 0) usage("continued tokens", "must be >= 0");
     if (spec.batchSize < 1) usage("batch", "must be >= 1");
     if (spec.contextLength < 1) usage("context", "must be >= 1");
@@ -274,11 +287,19 @@ PreparedConversion prepareConversion(const ConvertSpec& spec, JobSink& sink, con
         if (!fs::is_directory(spec.runDir, error))
             failInput(spec.runDir.string(), "does not exist", "a resume continues an existing run directory");
         run.lock = std::make_unique<RunDirectoryLock>(spec.runDir);
-        checkResumable(spec, config, run.plan);
+        run.planPending = !checkResumable(spec, config, run.plan);
     } else {
-        run.plan = canonicalPlan(planFor(spec, config, sink, cancel));
-        run.lock = createRunDirectory(spec.runDir);
+        run.planPending = searchDecidesPlan(spec);
     }
+    if (run.planPending) {
+        // The metric's similarity weights the search's pull and mixes into its distances; its plan checks now
+        // that the budget and constraints are feasible.
+        run.similarity = analyseSource(spec, sink, cancel);
+        run.plan = canonicalPlan(planFromSimilarity(*run.similarity, *spec.budget, spec.constraints));
+    } else if (!spec.resume) {
+        run.plan = canonicalPlan(planFor(spec, config, sink, cancel));
+    }
+    if (!spec.resume) run.lock = createRunDirectory(spec.runDir);
 
     run.tokenizer = training::loadTokenizerFile(run.tokenizerFile);
     if (run.tokenizer->vocabSize() > config.vocabSize) {
@@ -295,14 +316,19 @@ PreparedConversion prepareConversion(const ConvertSpec& spec, JobSink& sink, con
     if (cancel.isCancelled()) fail(ErrorCode::Cancelled, spec.runDir.string(), "cancelled while preparing");
 
     run.tokensPerStep = int64_t{spec.batchSize} * spec.contextLength;
+    run.searchSteps = searchDecidesPlan(spec) ? stepsFor(spec.searchTokens, run.tokensPerStep) : 0;
     run.fusionSteps = usesLearnedFusion(spec.method) ? stepsFor(spec.fusionTokens, run.tokensPerStep) : 0;
     run.continuedSteps = stepsFor(spec.continuedTokens, run.tokensPerStep);
     if (!spec.resume) {
         writeRunJson(spec, run);
-        savePlan(run.plan, spec.runDir / "plan.json");
+        if (!run.planPending) savePlan(run.plan, spec.runDir / "plan.json");
     }
-    sink.onLog({LogLevel::Info, "plan: " + describePlan(run.plan)});
+    if (!run.planPending) sink.onLog({LogLevel::Info, "plan: " + describePlan(run.plan)});
     return run;
+}
+
+bool searchDecidesPlan(const ConvertSpec& spec) {
+    return spec.searchTokens > 0 && usesAdaptivePlan(spec.method) && spec.planFile.empty();
 }
 
 std::string describePlan(const Plan& plan) {

@@ -61,13 +61,20 @@ bool usesUniformPlan(ConvertMethod method) {
            method == ConvertMethod::UniformFusion;
 }
 
-PhaseTokens splitTokenBudget(int64_t totalTokens, ConvertMethod method, double fusionShare) {
+bool usesAdaptivePlan(ConvertMethod method) {
+    return method == ConvertMethod::Dha || method == ConvertMethod::AdaptiveMeanPool;
+}
+
+PhaseTokens splitTokenBudget(int64_t totalTokens, ConvertMethod method, double fusionShare, double searchShare) {
     if (totalTokens < 0) fail(ErrorCode::Usage, "tokens", "must be >= 0");
     if (!(fusionShare >= 0 && fusionShare <= 1)) fail(ErrorCode::Usage, "fusion share", "must be in [0, 1]");
+    if (!(searchShare >= 0 && searchShare <= 1)) fail(ErrorCode::Usage, "search share", "must be in [0, 1]");
+    if (fusionShare + searchShare > 1) fail(ErrorCode::Usage, "fusion share", "fusion and search shares exceed 1");
+    const auto share = [&](double fraction) { return std::llround(static_cast<double>(totalTokens) * fraction); };
     PhaseTokens tokens;
-    if (usesLearnedFusion(method))
-        tokens.fusion = std::llround(static_cast<double>(totalTokens) * fusionShare);
-    tokens.continued = totalTokens - tokens.fusion;
+    if (usesAdaptivePlan(method)) tokens.search = share(searchShare);
+    if (usesLearnedFusion(method)) tokens.fusion = share(fusionShare);
+    tokens.continued = totalTokens - tokens.search - tokens.fusion;
     return tokens;
 }
 
@@ -129,6 +136,9 @@ Json convertSpecToJson(const ConvertSpec& spec) {
           {"tie_kv", spec.constraints.tieKeyValue},
           {"uniform", spec.constraints.uniform}}},
         {"metric", similarityMetricName(spec.metric)},
+        {"search_tokens", spec.searchTokens},
+        {"search_cka_mix", spec.searchCkaMix},
+        {"search_pull", spec.searchPullWeight},
         {"fusion_tokens", spec.fusionTokens},
         {"continued_tokens", spec.continuedTokens},
         {"batch", spec.batchSize},
@@ -205,6 +215,12 @@ ConvertSpec convertSpecFromJson(const Json& json, const std::string& path) {
     const auto parsedMetric = similarityMetricFromName(metric);
     if (!parsedMetric) failInput(path, "spec.metric '" + io::printableExcerpt(metric) + "' is not a metric");
     spec.metric = *parsedMetric;
+    // Runs recorded before the search existed have none of its keys: they ran without one.
+    if (json.contains("search_tokens")) {
+        spec.searchTokens = count("search_tokens");
+        spec.searchCkaMix = number("search_cka_mix");
+        spec.searchPullWeight = number("search_pull");
+    }
     spec.fusionTokens = count("fusion_tokens");
     spec.continuedTokens = count("continued_tokens");
     spec.batchSize = static_cast<int>(io::jsonInteger(field(json, "batch"), path, "batch", 1, 1 << 20));
