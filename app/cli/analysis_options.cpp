@@ -5,8 +5,19 @@
 
 namespace dha::cli {
 
-void addAnalysisOptions(ArgParser& args) {
+void addMetricOption(ArgParser& args) {
     args.addOption("metric", "NAME", "cka, cosine, act-cka or act-cosine", "cka");
+}
+
+SimilarityMetric metricFromArgs(const ArgParser& args) {
+    const auto metric = similarityMetricFromName(args.value("metric"));
+    if (!metric)
+        throw UsageError("--metric must be cka, cosine, act-cka or act-cosine (got '" + args.value("metric") + "')");
+    return *metric;
+}
+
+void addAnalysisOptions(ArgParser& args) {
+    addMetricOption(args);
     args.addOption("text", "FILE", "calibration text for act-* metrics; default: the embedded validation split");
     args.addOption("tokens", "N", "act-* metrics: calibration tokens", "4096");
     args.addOption("context", "N", "act-* metrics: tokens per calibration window; 0 = min(256, the model's)", "0");
@@ -17,10 +28,7 @@ void addAnalysisOptions(ArgParser& args) {
 AnalyseSpec analyseSpecFromArgs(const ArgParser& args, const std::filesystem::path& modelDir) {
     AnalyseSpec spec;
     spec.modelDir = modelDir;
-    const auto metric = similarityMetricFromName(args.value("metric"));
-    if (!metric)
-        throw UsageError("--metric must be cka, cosine, act-cka or act-cosine (got '" + args.value("metric") + "')");
-    spec.metric = *metric;
+    spec.metric = metricFromArgs(args);
     if (isActivationMetric(spec.metric)) {
         spec.calibrationText = validationTextOrEmbedded(args.value("text"));
     } else if (args.has("text") || args.has("tokens") || args.has("context") || args.flag("pre-rope")) {

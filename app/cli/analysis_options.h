@@ -8,6 +8,10 @@
 namespace dha::cli {
 
 void addAnalysisOptions(ArgParser& args);
+// Just --metric (cka, cosine, act-cka, act-cosine), for commands whose other options mean something else.
+void addMetricOption(ArgParser& args);
+// The parsed --metric; throws UsageError naming the choices.
+SimilarityMetric metricFromArgs(const ArgParser& args);
 // Builds the spec from parsed options; throws UsageError for a bad metric or act-* options without an act-*
 // metric.
 AnalyseSpec analyseSpecFromArgs(const ArgParser& args, const std::filesystem::path& modelDir);

@@ -1,6 +1,7 @@
 // ArgParser: parsing, typed accessors with range checks, and help text.
 #include "arg_parser.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -148,6 +149,30 @@ double ArgParser::doubleValue(const std::string& name, double minimum, double ma
         throw UsageError("--" + name + ": expected a number in " + range.str() + ", got '" + text + "'");
     }
     return parsed;
+}
+
+int64_t ArgParser::countValue(const std::string& name, int64_t minimum) const {
+    const std::string text = value(name);
+    char* end = nullptr;
+    errno = 0;
+    double parsed = std::strtod(text.c_str(), &end);
+    const std::string suffix = end ? end : "";
+    if (suffix == "k" || suffix == "K")
+        parsed *= 1e3;
+    else if (suffix == "M" || suffix == "m")
+        parsed *= 1e6;
+    else if (suffix == "G" || suffix == "g")
+        parsed *= 1e9;
+    else if (!suffix.empty())
+        parsed = std::nan("");
+    const double rounded = std::round(parsed);
+    if (text.empty() || errno != 0 || !std::isfinite(parsed) ||
+        std::abs(parsed - rounded) > 1e-6 * std::max(1.0, parsed) || rounded < static_cast<double>(minimum) ||
+        rounded > 1e15) {
+        throw UsageError("--" + name + ": expected a count such as 65536, 500k, 2M or 1.5G (at least " +
+                         std::to_string(minimum) + "), got '" + text + "'");
+    }
+    return static_cast<int64_t>(rounded);
 }
 
 std::string ArgParser::choiceValue(const std::string& name, const std::vector<std::string>& choices) const {

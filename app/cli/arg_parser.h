@@ -40,6 +40,8 @@ public:
     std::string value(const std::string& name) const;  // given value, else the default
     int64_t intValue(const std::string& name, int64_t minimum, int64_t maximum) const;
     double doubleValue(const std::string& name, double minimum, double maximum) const;
+    // "2M", "500k", "1.5G", "65536": a count with an optional k/M/G suffix (powers of 1000).
+    int64_t countValue(const std::string& name, int64_t minimum) const;
     // The value must be one of `choices`.
     std::string choiceValue(const std::string& name, const std::vector<std::string>& choices) const;
 

@@ -97,19 +97,43 @@ void TerminalSink::onLoss(const LossEvent& event) {
     using Clock = std::chrono::steady_clock;
     const auto now = Clock::now();
     const bool last = event.step >= event.totalSteps;
-    const auto interval = m_isTerminal ? std::chrono::milliseconds(100) : std::chrono::milliseconds(30000);
-    if (!last && m_lastLossLine != Clock::time_point{} && now - m_lastLossLine < interval) return;
+    const bool conversion = event.phase != "pretrain";
+    const bool phaseChanged = event.phase != m_lastLossPhase;
+    m_lastLossPhase = event.phase;
+    if (conversion && !m_isTerminal) {
+        // Logs are read later: a line per 5% of the steps, so their number does not depend on the speed.
+        const int64_t every = std::max<int64_t>(1, event.totalSteps / 20);
+        if (!last && !phaseChanged && event.step % every != 0) return;
+    } else {
+        const auto interval = m_isTerminal ? std::chrono::milliseconds(100) : std::chrono::milliseconds(30000);
+        const bool recent = m_lastLossLine != Clock::time_point{} && now - m_lastLossLine < interval;
+        if (!last && !phaseChanged && recent) return;
+    }
     m_lastLossLine = now;
     char rate[32];
     std::snprintf(rate, sizeof rate, "%.2e", event.learningRate);
     const double fraction =
         event.totalSteps > 0 ? static_cast<double>(event.step) / static_cast<double>(event.totalSteps) : 0.0;
-    std::string line = "step " + std::to_string(event.step) + "/" + std::to_string(event.totalSteps) + " (" +
-                       fixed(100.0 * fraction, 1) + "%), " + formatCount(static_cast<double>(event.tokens)) +
-                       " tokens, loss " + fixed(event.lmLoss, 4) + ", lr " + rate + ", " +
-                       formatCount(std::round(event.tokensPerSecond)) + " tokens/s";
+    std::string line = conversion ? event.phase + " " : std::string();
+    line += "step " + std::to_string(event.step) + "/" + std::to_string(event.totalSteps) + " (" +
+            fixed(100.0 * fraction, 1) + "%), " + formatCount(static_cast<double>(event.tokens)) +
+            " tokens, loss " + fixed(event.lmLoss, 4);
+    if (event.phase == "fusion") {
+        char fusion[32];
+        std::snprintf(fusion, sizeof fusion, "%.3e", event.fusionLoss);
+        line += std::string(", fusion ") + fusion;
+    }
+    if (event.phase == "fusion" && m_kvTarget) {
+        // Until a group's fusion loss reaches the tolerance, all its heads still count.
+        line += ", KV saved " + fixed(100.0 * m_kvSaved.value_or(0.0), 1) + "% of " +
+                fixed(100.0 * *m_kvTarget, 1) + "%";
+    } else if (conversion && m_kvSaved) {
+        line += ", KV saved " + fixed(100.0 * *m_kvSaved, 1) + "%";
+    }
+    line += std::string(", lr ") + rate + ", " + formatCount(std::round(event.tokensPerSecond)) + " tokens/s";
     if (!last) line += ", ETA " + formatDuration(event.etaSeconds);
     if (m_isTerminal) {
+        if (phaseChanged) finishLine();
         std::cerr << "\r\033[K" << line << std::flush;
         m_barOpen = true;
         m_lastPhase = "train";
@@ -117,6 +141,18 @@ void TerminalSink::onLoss(const LossEvent& event) {
     } else {
         std::cerr << line << '\n' << std::flush;
     }
+}
+
+void TerminalSink::onKvSavings(const KvSavingsEvent& event) {
+    (event.phase == "plan" ? m_kvTarget : m_kvSaved) = event.savedFraction();
+    if (m_quiet || (event.phase != "plan" && event.phase != "collapse")) return;
+    finishLine();
+    std::cerr << (event.phase == "plan" ? "KV cache planned: " : "KV cache after collapse: ")
+              << formatBytes(static_cast<double>(event.bytesPerToken)) << "/token vs "
+              << formatBytes(static_cast<double>(event.sourceBytesPerToken))
+              << "/token for the source (bf16), "
+              << fixed(100.0 * event.savedFraction(), 1) << "% saved\n"
+              << std::flush;
 }
 
 void TerminalSink::onValidation(const ValidationEvent& event) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "dha/job.h"
@@ -16,8 +17,9 @@ enum ExitCode : int { kExitOk = 0, kExitFailure = 1, kExitUsage = 2, kExitCancel
 CancelToken& installCancelOnSignals();
 
 // Prints progress to stderr: a redrawn bar on a terminal, a line every 10% otherwise (or nothing with
-// quiet). Training steps show as one redrawn status line on a terminal, a line every 30 s otherwise (nothing
-// with quiet); validations and checkpoints as lines. Logs go to stderr, generated text to stdout, unbuffered.
+// quiet). Training steps show as one redrawn status line on a terminal; otherwise a line every 30 s for
+// pretraining and every 5% of the steps (and at each phase change) for a conversion's phases, which also show
+// the phase, the fusion loss and the KV saving (nothing with quiet); validations and checkpoints as lines. Logs go to stderr, generated text to stdout, unbuffered.
 class TerminalSink : public JobSink {
 public:
     explicit TerminalSink(bool quiet = false);
@@ -28,6 +30,9 @@ public:
     void onLoss(const LossEvent& event) override;
     void onValidation(const ValidationEvent& event) override;
     void onCheckpoint(const CheckpointEvent& event) override;
+    // Remembers the KV saving for the training status line (during fusion: so far, of the plan's); prints the
+    // plan's and the collapse's.
+    void onKvSavings(const KvSavingsEvent& event) override;
     void finishLine();  // ends a bar that is being redrawn
 
 private:
@@ -36,6 +41,9 @@ private:
     bool m_barOpen = false;
     int m_lastDecile = -1;
     std::string m_lastPhase;
+    std::string m_lastLossPhase;
+    std::optional<double> m_kvSaved;   // the latest fusion or collapse KvSavingsEvent's saved fraction
+    std::optional<double> m_kvTarget;  // the plan's
     std::chrono::steady_clock::time_point m_lastDraw{};
     std::chrono::steady_clock::time_point m_lastLossLine{};
 };

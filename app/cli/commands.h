@@ -11,5 +11,8 @@ int runPretrainCommand(int argc, char** argv);
 int runNgramBaselineCommand(int argc, char** argv);
 int runAnalyseCommand(int argc, char** argv);
 int runPlanCommand(int argc, char** argv);
+int runConvertCommand(int argc, char** argv);
+int runBaselineCommand(int argc, char** argv);
+int runExportCommand(int argc, char** argv);
 
 }  // namespace dha::cli

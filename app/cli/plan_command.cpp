@@ -2,7 +2,6 @@
 // share them, under a global budget and constraints; print the plan and its KV saving, write plan.json.
 #include <cstdio>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -14,55 +13,12 @@
 #include "dha/budget.h"
 #include "dha/model_config.h"
 #include "embedded_defaults.h"
+#include "plan_options.h"
 
 namespace dha::cli {
 namespace {
 
 constexpr int64_t kSequenceTokens = 4096;  // the sequence length KV costs are also shown for
-
-std::vector<int> parseIntList(const std::string& text, const std::string& option) {
-    std::vector<int> values;
-    std::stringstream stream(text);
-    std::string item;
-    while (std::getline(stream, item, ',')) {
-        try {
-            size_t used = 0;
-            const int value = std::stoi(item, &used);
-            if (used != item.size() || value < 0) throw std::invalid_argument(item);
-            values.push_back(value);
-        } catch (const std::exception&) {
-            throw UsageError(option + " takes comma-separated layer numbers (got '" + text + "')");
-        }
-    }
-    return values;
-}
-
-// "3k=2,3v=4": layer 3 keeps 2 key heads and 4 value heads.
-std::vector<FixedCount> parseFixedCounts(const std::string& text) {
-    std::vector<FixedCount> fixed;
-    std::stringstream stream(text);
-    std::string item;
-    while (std::getline(stream, item, ',')) {
-        const size_t kindAt = item.find_first_of("kvKV");
-        const size_t equalsAt = item.find('=');
-        try {
-            if (kindAt == std::string::npos || kindAt == 0 || equalsAt != kindAt + 1) throw std::invalid_argument("");
-            size_t usedLayer = 0, usedHeads = 0;
-            FixedCount count;
-            count.layer = std::stoi(item.substr(0, kindAt), &usedLayer);
-            count.kind = (item[kindAt] == 'k' || item[kindAt] == 'K') ? HeadKind::Key : HeadKind::Value;
-            const std::string heads = item.substr(equalsAt + 1);
-            count.heads = std::stoi(heads, &usedHeads);
-            if (usedLayer != kindAt || usedHeads != heads.size() || count.layer < 0 || count.heads < 1)
-                throw std::invalid_argument("");
-            fixed.push_back(count);
-        } catch (const std::exception&) {
-            throw UsageError("--fix takes LAYERk=N or LAYERv=N items separated by commas, e.g. 3k=2,3v=4 (got '" +
-                             item + "')");
-        }
-    }
-    return fixed;
-}
 
 std::string groupsText(const HeadGroups& groups) {
     std::string text;
@@ -164,12 +120,7 @@ int runPlanCommand(int argc, char** argv) {
     args.addOption("budget", "B", "key+value heads to keep: a fraction (0.25, 25%) or a count (96)");
     args.addOption("baseline", "NAME", "adjacent-gqa or cka-gqa: a uniform GQA plan at the budget instead");
     addAnalysisOptions(args);
-    args.addOption("min-heads", "N", "fewest key (value) heads a layer keeps", "1");
-    args.addOption("max-heads", "N", "most key (value) heads a layer keeps; 0 = all", "0");
-    args.addOption("fix", "LIST", "fixed counts, e.g. 3k=2,3v=4 (layer 3 keeps 2 key and 4 value heads)");
-    args.addOption("lock", "LAYERS", "comma-separated layers that keep all their heads");
-    args.addFlag("tie-kv", "the same grouping for keys and values in every layer");
-    args.addFlag("uniform", "the same head count in every layer, for keys and values (groups still by similarity)");
+    addPlanConstraintOptions(args);
     args.addOption("kv-dtype", "TYPE", "element type the KV cache is costed at: bf16, fp16 or fp32", "bf16");
     args.addOption("out", "FILE", "write the plan as JSON (formats.md) to FILE");
     args.addFlag("json", "print the plan and its KV accounting as JSON");
@@ -181,16 +132,8 @@ int runPlanCommand(int argc, char** argv) {
     const std::string kvDtype = args.choiceValue("kv-dtype", {"bf16", "fp16", "fp32"});
     const int bytesPerElement = kvDtype == "fp32" ? 4 : 2;
     const std::string baseline = args.has("baseline") ? args.choiceValue("baseline", {"adjacent-gqa", "cka-gqa"}) : "";
-    PlanConstraints constraints;
-    constraints.minHeads = static_cast<int>(args.intValue("min-heads", 1, 1 << 16));
-    constraints.maxHeads = static_cast<int>(args.intValue("max-heads", 0, 1 << 16));
-    if (args.has("fix")) constraints.fixed = parseFixedCounts(args.value("fix"));
-    if (args.has("lock")) constraints.lockedLayers = parseIntList(args.value("lock"), "--lock");
-    constraints.tieKeyValue = args.flag("tie-kv");
-    constraints.uniform = args.flag("uniform");
-    const bool constrained = args.has("min-heads") || args.has("max-heads") || args.has("fix") ||
-                             args.has("lock") || constraints.tieKeyValue || constraints.uniform;
-    if (!baseline.empty() && constrained)
+    const PlanConstraints constraints = planConstraintsFromArgs(args);
+    if (!baseline.empty() && hasPlanConstraints(args))
         throw UsageError("--baseline plans are uniform GQA; they take no planner constraints");
 
     ModelConfig config;

@@ -18,31 +18,6 @@
 namespace dha::cli {
 namespace {
 
-// "2M", "500k", "1.5G", "65536": a count with an optional k/M/G suffix (powers of 1000).
-int64_t countValue(const ArgParser& args, const std::string& name, int64_t minimum) {
-    const std::string text = args.value(name);
-    char* end = nullptr;
-    errno = 0;
-    double value = std::strtod(text.c_str(), &end);
-    const std::string suffix = end ? end : "";
-    if (suffix == "k" || suffix == "K")
-        value *= 1e3;
-    else if (suffix == "M" || suffix == "m")
-        value *= 1e6;
-    else if (suffix == "G" || suffix == "g")
-        value *= 1e9;
-    else if (!suffix.empty())
-        value = std::nan("");
-    const double rounded = std::round(value);
-    if (text.empty() || errno != 0 || !std::isfinite(value) ||
-        std::abs(value - rounded) > 1e-6 * std::max(1.0, value) || rounded < static_cast<double>(minimum) ||
-        rounded > 1e15) {
-        throw UsageError("--" + name + ": expected a count such as 65536, 500k, 2M or 1.5G (at least " +
-                         std::to_string(minimum) + "), got '" + text + "'");
-    }
-    return static_cast<int64_t>(rounded);
-}
-
 std::string shortNumber(double value) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%g", value);
@@ -70,7 +45,7 @@ std::vector<SpecOption> specOptions() {
         return [=](const ArgParser& args, S& spec) { spec.*member = args.doubleValue(name, min, max); };
     };
     const auto count = [](const char* name, int64_t S::*member, int64_t min) {
-        return [=](const ArgParser& args, S& spec) { spec.*member = countValue(args, name, min); };
+        return [=](const ArgParser& args, S& spec) { spec.*member = args.countValue(name, min); };
     };
     const auto path = [](const char* name, std::filesystem::path S::*member) {
         return [=](const ArgParser& args, S& spec) { spec.*member = args.value(name); };

@@ -72,6 +72,9 @@ private Q_SLOTS:
         QTest::newRow("ngram-baseline") << QStringList{"ngram-baseline", "--help"} << "ngram-baseline.txt";
         QTest::newRow("analyse") << QStringList{"analyse", "--help"} << "analyse.txt";
         QTest::newRow("plan") << QStringList{"plan", "--help"} << "plan.txt";
+        QTest::newRow("convert") << QStringList{"convert", "--help"} << "convert.txt";
+        QTest::newRow("baseline") << QStringList{"baseline", "--help"} << "baseline.txt";
+        QTest::newRow("export") << QStringList{"export", "--help"} << "export.txt";
     }
     void helpMatchesGolden() {
         QFETCH(QStringList, arguments);

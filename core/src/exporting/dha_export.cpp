@@ -18,7 +18,11 @@ ModelConfig dhaExportConfig(const ModelConfig& dhaModel, const SourceModel& sour
 ExportResult exportDhaModel(const model::Transformer& dhaModel, const std::filesystem::path& sourceDir,
                             const std::filesystem::path& target, const ExportOptions& options) {
     checkExportTarget(target);  // before reading the source: the cheapest refusal first
-    const SourceModel source = readSourceModel(sourceDir, dhaModel->config());
+    return exportDhaModel(dhaModel, readSourceModel(sourceDir, dhaModel->config()), target, options);
+}
+
+ExportResult exportDhaModel(const model::Transformer& dhaModel, const SourceModel& source,
+                            const std::filesystem::path& target, const ExportOptions& options) {
     ModelCardInput card;
     card.format = "DHA";
     return writeExport(dhaModel, dhaExportConfig(dhaModel->config(), source, options.dtype), dhaModel, source,

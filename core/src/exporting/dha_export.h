@@ -20,5 +20,8 @@ ModelConfig dhaExportConfig(const ModelConfig& dhaModel, const SourceModel& sour
 // does not match, Internal when the reload check fails, Cancelled, Io.
 ExportResult exportDhaModel(const model::Transformer& dhaModel, const std::filesystem::path& sourceDir,
                             const std::filesystem::path& target, const ExportOptions& options = {});
+// The same with the source already read (readSourceModel or recordedSourceModel).
+ExportResult exportDhaModel(const model::Transformer& dhaModel, const SourceModel& source,
+                            const std::filesystem::path& target, const ExportOptions& options = {});
 
 }  // namespace dha::exporting

@@ -54,6 +54,31 @@ SourceModel readSourceModel(const fs::path& dir, const ModelConfig& converted) {
     return source;
 }
 
+SourceModel recordedSourceModel(const ModelConfig& dhaConfig, const fs::path& dir, const fs::path& configPath) {
+    if (!dhaConfig.dhaSource || dhaConfig.dhaSource->sourceNumKeyValueHeads < 1) {
+        failInput(configPath.string(),
+                  "the `dha` object records no source model (dha.source_model.num_key_value_heads)",
+                  "export the conversion run directory instead, whose run.json names the source");
+    }
+    const int sourceKvHeads = dhaConfig.dhaSource->sourceNumKeyValueHeads;
+    if (dhaConfig.numQueryHeads % sourceKvHeads != 0) {
+        failInput(configPath.string(), "dha.source_model.num_key_value_heads " + std::to_string(sourceKvHeads) +
+                                           " does not divide num_attention_heads " +
+                                           std::to_string(dhaConfig.numQueryHeads));
+    }
+    // The source had this model's shape with uniform GQA (or MHA) layouts: conversion changes only K and V.
+    SourceModel source;
+    source.dir = dir;
+    source.config = dhaConfig;
+    source.config.numKeyValueHeads = sourceKvHeads;
+    source.config.layers.assign(static_cast<size_t>(dhaConfig.numLayers),
+                                HeadLayout::gqa(dhaConfig.numQueryHeads, sourceKvHeads));
+    source.config.dhaSource.reset();
+    source.config.originalJson.clear();
+    source.fingerprint = dhaConfig.dhaSource->fingerprint;
+    return source;
+}
+
 std::vector<std::string> copyTokenizerFiles(const fs::path& sourceDir, const fs::path& targetDir) {
     std::vector<std::string> copied;
     for (const char* name : kTokenizerFiles) {

@@ -44,6 +44,13 @@ struct SourceModel {
 // otherwise.
 SourceModel readSourceModel(const std::filesystem::path& dir, const ModelConfig& converted);
 
+// The source as a DHA model's config.json records it (the `dha` object's source_model: fingerprint and
+// num_key_value_heads), for re-exporting a DHA model whose source directory is gone or unknown. `dir` is
+// where its tokenizer files are copied from (the DHA model's own directory). Throws InvalidInput naming
+// `configPath` when the config has no usable record.
+SourceModel recordedSourceModel(const ModelConfig& dhaConfig, const std::filesystem::path& dir,
+                                const std::filesystem::path& configPath);
+
 // Tokenizer files (tokenizer.model, tokenizer.json, tokenizer_config.json, special_tokens_map.json,
 // added_tokens.json, generation_config.json) present in `sourceDir`, copied atomically into `targetDir`.
 // Returns their names.

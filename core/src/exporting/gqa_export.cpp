@@ -146,9 +146,15 @@ model::Transformer buildGqaModel(const model::Transformer& dhaModel, const GqaMa
 
 ExportResult exportGqaModel(const model::Transformer& dhaModel, const std::filesystem::path& sourceDir,
                             const std::filesystem::path& target, const ExportOptions& options) {
+    gqaMapping(dhaModel->config(), options.dtype);  // refuse a plan GQA cannot express first
+    checkExportTarget(target);
+    return exportGqaModel(dhaModel, readSourceModel(sourceDir, dhaModel->config()), target, options);
+}
+
+ExportResult exportGqaModel(const model::Transformer& dhaModel, const SourceModel& source,
+                            const std::filesystem::path& target, const ExportOptions& options) {
     const GqaMapping mapping = gqaMapping(dhaModel->config(), options.dtype);
     checkExportTarget(target);
-    const SourceModel source = readSourceModel(sourceDir, dhaModel->config());
     const model::Transformer gqaModel = buildGqaModel(dhaModel, mapping);
     ModelCardInput card;
     card.format = "GQA (stock Llama)";

@@ -34,5 +34,8 @@ model::Transformer buildGqaModel(const model::Transformer& dhaModel, const GqaMa
 // after a reload check against `dhaModel` itself. Throws what gqaMapping and exportDhaModel throw.
 ExportResult exportGqaModel(const model::Transformer& dhaModel, const std::filesystem::path& sourceDir,
                             const std::filesystem::path& target, const ExportOptions& options = {});
+// The same with the source already read (readSourceModel or recordedSourceModel).
+ExportResult exportGqaModel(const model::Transformer& dhaModel, const SourceModel& source,
+                            const std::filesystem::path& target, const ExportOptions& options = {});
 
 }  // namespace dha::exporting
