@@ -2,8 +2,9 @@
 # README command (1): install dependencies, build, then run the main job on the embedded teacher model
 # (resources/models/dha-teacher): its architecture and KV cache cost (`dha inspect`), its held-out loss on the
 # shipped test split (`dha eval`), a sample of its text (`dha generate`), the similarity of every layer's key
-# and value heads with a heatmap figure (`dha analyse`), and a plan keeping 25% of the key+value heads
-# (`dha plan`). The desktop application replaces this as the main job once it lands.
+# and value heads with a heatmap figure (`dha analyse`), a plan keeping 25% of the key+value heads
+# (`dha plan`), and the conversion to that budget (`dha convert`), whose export `dha eval` and `dha generate`
+# then run. The desktop application replaces this as the main job once it lands.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then sh scripts/install-deps.sh; fi
@@ -19,3 +20,17 @@ mkdir -p "${DHA_BUILD_DIR:-build}/demo"
 "$DHA" analyse --png "${DHA_BUILD_DIR:-build}/demo/teacher-similarity.png"
 echo
 "$DHA" plan --budget 0.25 --out "${DHA_BUILD_DIR:-build}/demo/teacher-plan-25.json"
+echo
+# The headless conversion: 25% of the key+value heads, 0.5% of the teacher's pretraining tokens. It trains on
+# the shipped validation split (the full training corpus is built by scripts/build-corpus.sh) and is scored on
+# the test split, which it never sees.
+RUN="${DHA_BUILD_DIR:-build}/demo/convert-25"
+rm -rf "$RUN"
+"$DHA" convert --budget 0.25 --tokens 0.5% --text resources/corpus/validation.txt \
+    --validation resources/corpus/test.txt --validation-tokens 16384 --continued-lr 3e-4 --min-lr 3e-5 --run "$RUN"
+echo
+"$DHA" inspect "$RUN/export"
+echo
+"$DHA" eval "$RUN/export"
+echo
+"$DHA" generate "$RUN/export" --prompt "The Debian package manager" --max-tokens 60 --temperature 0.8 --top-k 40 --seed 1
