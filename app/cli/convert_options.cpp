@@ -14,41 +14,22 @@
 
 #include "analysis_options.h"
 #include "plan_options.h"
+#include "spec_options.h"
 
 namespace dha::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string shortNumber(double value) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%g", value);
-    return buffer;
-}
+using ConvertOption = SpecOption<ConvertSpec>;
 
-// One training setting: how it is declared and how its value lands in the spec.
-struct SpecOption {
-    const char* name;
-    const char* valueName;
-    std::string help;
-    std::string defaultValue;
-    std::function<void(const ArgParser&, ConvertSpec&)> apply;
-};
-
-std::vector<SpecOption> settingOptions() {
+std::vector<ConvertOption> settingOptions() {
     const ConvertSpec d;  // the engine's defaults, shown in --help
     using S = ConvertSpec;
-    const auto integer = [](const char* name, int S::*member, int64_t min, int64_t max) {
-        return [=](const ArgParser& args, S& spec) {
-            spec.*member = static_cast<int>(args.intValue(name, min, max));
-        };
-    };
-    const auto number = [](const char* name, double S::*member, double min, double max) {
-        return [=](const ArgParser& args, S& spec) { spec.*member = args.doubleValue(name, min, max); };
-    };
-    const auto count = [](const char* name, int64_t S::*member, int64_t min) {
-        return [=](const ArgParser& args, S& spec) { spec.*member = args.countValue(name, min); };
-    };
+    using B = SpecBinder<S>;
+    const auto integer = &B::integer;
+    const auto number = &B::number;
+    const auto count = &B::count;
     return {
         {"batch", "N", "windows per step", std::to_string(d.batchSize),
          integer("batch", &S::batchSize, 1, 65536)},
@@ -178,7 +159,7 @@ void addConvertOptions(ArgParser& args) {
                    "runs/convert-METHOD-YYYYMMDD-HHMMSS");
     addMetricOption(args);
     addPlanConstraintOptions(args);
-    for (const SpecOption& option : settingOptions())
+    for (const ConvertOption& option : settingOptions())
         args.addOption(option.name, option.valueName, option.help, option.defaultValue);
 }
 
@@ -186,7 +167,7 @@ bool hasConvertOptions(const ArgParser& args) {
     for (const char* name : kRunOptions) {
         if (args.has(name)) return true;
     }
-    for (const SpecOption& option : settingOptions()) {
+    for (const ConvertOption& option : settingOptions()) {
         if (args.has(option.name)) return true;
     }
     return hasPlanConstraints(args);
@@ -222,7 +203,7 @@ ConvertSpec convertSpecFromArgs(const ArgParser& args, ConvertMethod method, con
     }
     spec.constraints = planConstraintsFromArgs(args);
     spec.metric = metricFromArgs(args);
-    for (const SpecOption& option : settingOptions()) option.apply(args, spec);
+    for (const ConvertOption& option : settingOptions()) option.apply(args, spec);
 
     // A search places a budget; with a plan file there is none to place.
     const double searchShare = args.has("plan") ? 0.0 : args.doubleValue("search-share", 0.0, 1.0);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arg_parser.h"
+#include "spec_options.h"
 #include "cli_support.h"
 #include "commands.h"
 #include "dha/pretraining.h"
@@ -18,38 +19,16 @@
 namespace dha::cli {
 namespace {
 
-std::string shortNumber(double value) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%g", value);
-    return buffer;
-}
+using PretrainOption = SpecOption<PretrainSpec>;
 
-// One option: how it is declared and how its value lands in the spec.
-struct SpecOption {
-    const char* name;
-    const char* valueName;
-    std::string help;
-    std::string defaultValue;
-    std::function<void(const ArgParser&, PretrainSpec&)> apply;
-};
-
-std::vector<SpecOption> specOptions() {
+std::vector<PretrainOption> specOptions() {
     const PretrainSpec d;  // the engine's defaults, shown in --help
     using S = PretrainSpec;
-    const auto integer = [](const char* name, int S::*member, int64_t min, int64_t max) {
-        return [=](const ArgParser& args, S& spec) {
-            spec.*member = static_cast<int>(args.intValue(name, min, max));
-        };
-    };
-    const auto number = [](const char* name, double S::*member, double min, double max) {
-        return [=](const ArgParser& args, S& spec) { spec.*member = args.doubleValue(name, min, max); };
-    };
-    const auto count = [](const char* name, int64_t S::*member, int64_t min) {
-        return [=](const ArgParser& args, S& spec) { spec.*member = args.countValue(name, min); };
-    };
-    const auto path = [](const char* name, std::filesystem::path S::*member) {
-        return [=](const ArgParser& args, S& spec) { spec.*member = args.value(name); };
-    };
+    using B = SpecBinder<S>;
+    const auto integer = &B::integer;
+    const auto number = &B::number;
+    const auto count = &B::count;
+    const auto path = &B::path;
     return {
         {"text", "FILE", "training text, UTF-8, documents separated by blank lines (required for a new run)",
          "", path("text", &S::trainText)},
@@ -156,8 +135,8 @@ int runPretrainCommand(int argc, char** argv) {
         "only the token budget may change. The trained model is exported to RUN/export.");
     args.addPositional("RUN", "run directory to create (must not exist, or be empty)", false);
     args.addOption("resume", "RUN", "continue the run in RUN from its latest checkpoint");
-    const std::vector<SpecOption> options = specOptions();
-    for (const SpecOption& option : options)
+    const std::vector<PretrainOption> options = specOptions();
+    for (const PretrainOption& option : options)
         args.addOption(option.name, option.valueName, option.help, option.defaultValue);
     args.addFlag("untied", "separate output layer instead of tying it to the embeddings");
     args.addFlag("json", "print machine-readable JSON instead of text");
@@ -173,7 +152,7 @@ int runPretrainCommand(int argc, char** argv) {
         spec = *recorded.value;
         // Options given with --resume are compared with the recorded ones by the engine (only --tokens and
         // the checkpoint and validation intervals may change).
-        for (const SpecOption& option : options) {
+        for (const PretrainOption& option : options) {
             if (args.has(option.name)) option.apply(args, spec);
         }
         if (args.flag("untied")) spec.tieWordEmbeddings = false;
@@ -183,7 +162,7 @@ int runPretrainCommand(int argc, char** argv) {
         if (!args.has("tokens")) throw UsageError("missing --tokens N");
         if (!args.has("tokenizer") && !args.has("init"))
             throw UsageError("missing --tokenizer FILE (or --init DIR)");
-        for (const SpecOption& option : options) {
+        for (const PretrainOption& option : options) {
             if (args.has(option.name) || !option.defaultValue.empty()) option.apply(args, spec);
         }
         spec.runDir = args.value("RUN");
