@@ -341,9 +341,12 @@ void writeReport(const Options& options, const Json& teacher, const std::map<std
             if (!curves.count(dha) || !curves.count("gqa")) continue;
             for (const auto& [tokens, loss] : curves[dha]) {
                 const auto needed = tokensToReach(curves["gqa"], loss);
+                // Reached at gqa's smallest budget: the true figure is that budget or less.
+                const bool atFirst = needed && *needed == curves["gqa"].front().first;
                 md << "- " << dha << " reaches " << fixed(loss, 4) << " with " << static_cast<int64_t>(tokens)
                    << " tokens; gqa "
-                   << (needed ? "needs " + std::to_string(static_cast<int64_t>(*needed)) + " (" +
+                   << (needed ? std::string(atFirst ? "needs at most " : "needs ") +
+                                    std::to_string(static_cast<int64_t>(*needed)) + " (" + (atFirst ? "<= " : "") +
                                     fixed(*needed / tokens, 2) + "x)"
                               : std::string("does not reach it within its largest budget"))
                    << "\n";
