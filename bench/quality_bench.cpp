@@ -337,7 +337,7 @@ void writeReport(const Options& options, const Json& teacher, const std::map<std
         for (auto& [method, curve] : curves) std::sort(curve.begin(), curve.end());
         md << "\n";
         // How many tokens GQA mean-pool needs to reach each DHA rung's loss.
-        for (const char* dha : {"dha", "dha+search"}) {
+        for (const char* dha : {"dha", "dha+search", "dha-uniform"}) {
             if (!curves.count(dha) || !curves.count("gqa")) continue;
             for (const auto& [tokens, loss] : curves[dha]) {
                 const auto needed = tokensToReach(curves["gqa"], loss);
