@@ -10,21 +10,11 @@
 #include <vector>
 
 #include "dha/error.h"
-#include "training/autocast_scope.h"
+#include "training/fused_forward.h"
 #include "training/search_stage.h"
 
 namespace dha::training {
 namespace {
-
-void clearGradient(const at::Tensor& tensor) {
-    if (tensor.grad().defined()) tensor.mutable_grad().reset();  // set_to_none, as zero_grad() does
-}
-
-// A fused projection built inside the autograd graph, and the fused model's parameter it is copied into.
-struct FusedSlot {
-    at::Tensor value;      // differentiable in Omega (and the source heads when the model trains)
-    at::Tensor parameter;  // the fused model's k_proj/v_proj weight or bias
-};
 
 // [H, H] double, row-major, of a Matrix (symmetrised, clipped to [0, 1], 1 on the diagonal).
 std::vector<double> clippedSimilarity(const Matrix& matrix) {
@@ -64,10 +54,6 @@ void checkCkaReport(const SimilarityReport& cka, int layers, int heads) {
 }  // namespace
 
 SearchStepResult searchStep(SearchStageState& state, const at::Tensor& batch, const SearchOptions& options) {
-    if (batch.dim() != 2 || batch.size(1) < 2 || batch.scalar_type() != at::kLong) {
-        fail(ErrorCode::Internal, "search step",
-             "the batch must be int64 [batch, context + 1], context >= 1");
-    }
     for (const double value : {options.omegaLearningRate, options.modelLearningRate, options.pullWeight}) {
         if (!std::isfinite(value) || value < 0) {
             failInput("search options",
@@ -79,43 +65,11 @@ SearchStepResult searchStep(SearchStageState& state, const at::Tensor& batch, co
         fail(ErrorCode::Internal, "search step",
              "a model learning rate was given to a search whose model was built frozen");
     }
-    const model::Transformer& fused = state.fusedModel();
-    const int64_t context = batch.size(1) - 1;
-    const at::Tensor onDevice = batch.to(fused->device());
-    const at::Tensor inputs = onDevice.narrow(1, 0, context);
-    const at::Tensor targets = onDevice.narrow(1, 1, context);
-
     AdamW::NamedParameters trained = state.omegaParameters();
     trained.insert(trained.end(), state.modelParameters().begin(), state.modelParameters().end());
-    for (const auto& [name, parameter] : trained) clearGradient(parameter);
-
-    // The fused projections, in the graph; their values go into the fused model, whose forward pass then
-    // leaves dLoss/dProjection on those parameters (the same chain as fusionStep).
-    std::vector<FusedSlot> slots;
-    for (int layer = 0; layer < fused->numLayers(); ++layer) {
-        const model::AttentionLayer& attention = fused->layer(layer)->selfAttn;
-        for (const HeadKind kind : {HeadKind::Key, HeadKind::Value}) {
-            const conversion::ProjectionWeights projection = state.fusion().fusedProjection(layer, kind);
-            const model::Projection& target = kind == HeadKind::Key ? attention->kProj : attention->vProj;
-            slots.push_back({projection.weight, target->weight()});
-            if (projection.bias.defined()) slots.push_back({projection.bias, target->bias()});
-        }
-    }
-    {
-        at::NoGradGuard noGrad;
-        for (const FusedSlot& slot : slots) {
-            clearGradient(slot.parameter);
-            slot.parameter.copy_(slot.value);
-        }
-    }
-
-    at::Tensor logits;  // float32 [batch, context, vocab]
-    {
-        AutocastScope autocast(options.bf16Autocast, fused->device().is_cuda());
-        logits = fused->forward(inputs);
-    }
-    const at::Tensor lmLoss =
-        at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
+    clearGradients(trained);
+    const FusedForward forward(state.fusion(), state.fusedModel(), batch, options.bf16Autocast, "search step");
+    const at::Tensor& lmLoss = forward.lmLoss();
     const at::Tensor pullLoss = state.pullLoss();
     (lmLoss + pullLoss * options.pullWeight).backward();
 
@@ -129,13 +83,7 @@ SearchStepResult searchStep(SearchStageState& state, const at::Tensor& batch, co
              "start again with lower learning rates (or fp32)");
     }
 
-    // Chain rule through the fused projections: sum(value * dLoss/dParameter) has the gradient
-    // dLoss/dParameter with respect to value, which backward() carries on to Omega (and the source heads).
-    std::vector<at::Tensor> terms;
-    for (const FusedSlot& slot : slots) {
-        if (slot.parameter.grad().defined()) terms.push_back((slot.value * slot.parameter.grad()).sum());
-    }
-    if (!terms.empty()) at::stack(terms).sum().backward();
+    forward.propagateToFusionWeights();  // on to Omega (and the source heads when the model trains)
 
     result.gradNorm = clipGradientNorm(trained, options.gradientClip);
     state.omegaOptimizer().step(options.omegaLearningRate);
