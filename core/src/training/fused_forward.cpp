@@ -16,6 +16,19 @@ void clearGradient(const at::Tensor& tensor) {
 
 }  // namespace
 
+void refreshFusedProjections(const conversion::FusionWeights& fusion, const model::Transformer& fused) {
+    at::NoGradGuard noGrad;
+    for (int layer = 0; layer < fused->numLayers(); ++layer) {
+        const model::AttentionLayer& attention = fused->layer(layer)->selfAttn;
+        for (const HeadKind kind : {HeadKind::Key, HeadKind::Value}) {
+            const conversion::ProjectionWeights projection = fusion.fusedProjection(layer, kind);
+            const model::Projection& target = kind == HeadKind::Key ? attention->kProj : attention->vProj;
+            target->weight().copy_(projection.weight);
+            if (projection.bias.defined()) target->bias().copy_(projection.bias);
+        }
+    }
+}
+
 void clearGradients(const AdamW::NamedParameters& parameters) {
     for (const auto& [name, parameter] : parameters) clearGradient(parameter);
 }

@@ -14,6 +14,10 @@
 
 namespace dha::training {
 
+// Copies the current fused projections into the fused model's k_proj/v_proj (no autograd): after an
+// optimizer step, so the fused model is the one the fusion weights describe.
+void refreshFusedProjections(const conversion::FusionWeights& fusion, const model::Transformer& fused);
+
 // Sets every parameter's gradient to none, as zero_grad() does.
 void clearGradients(const AdamW::NamedParameters& parameters);
 

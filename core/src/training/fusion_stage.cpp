@@ -17,6 +17,7 @@
 #include "io/safetensors.h"
 #include "model/model_loader.h"
 #include "model/model_writer.h"
+#include "training/fused_forward.h"
 
 namespace dha::training {
 namespace {
@@ -127,18 +128,7 @@ model::Transformer FusionStageState::collapsedModel() const {
     return conversion::buildDhaModel(headsModel(), plan(), m_fusion.collapse());
 }
 
-void FusionStageState::refreshFusedModel() {
-    at::NoGradGuard noGrad;
-    for (int layer = 0; layer < m_fused->numLayers(); ++layer) {
-        const model::AttentionLayer& attention = m_fused->layer(layer)->selfAttn;
-        for (const HeadKind kind : {HeadKind::Key, HeadKind::Value}) {
-            const conversion::ProjectionWeights fused = m_fusion.fusedProjection(layer, kind);
-            const model::Projection& target = kind == HeadKind::Key ? attention->kProj : attention->vProj;
-            target->weight().copy_(fused.weight);
-            if (fused.bias.defined()) target->bias().copy_(fused.bias);
-        }
-    }
-}
+void FusionStageState::refreshFusedModel() { refreshFusedProjections(m_fusion, m_fused); }
 
 void FusionStageState::finishStep() {
     refreshFusedModel();

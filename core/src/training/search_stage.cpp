@@ -18,6 +18,7 @@
 #include "io/safetensors.h"
 #include "model/model_loader.h"
 #include "model/model_writer.h"
+#include "training/fused_forward.h"
 
 namespace dha::training {
 namespace {
@@ -231,18 +232,7 @@ at::Tensor SearchStageState::pullLoss() const {
     return at::stack(terms).sum();
 }
 
-void SearchStageState::refreshFusedModel() {
-    at::NoGradGuard noGrad;
-    for (int layer = 0; layer < m_fused->numLayers(); ++layer) {
-        const model::AttentionLayer& attention = m_fused->layer(layer)->selfAttn;
-        for (const HeadKind kind : {HeadKind::Key, HeadKind::Value}) {
-            const conversion::ProjectionWeights fused = m_fusion.fusedProjection(layer, kind);
-            const model::Projection& target = kind == HeadKind::Key ? attention->kProj : attention->vProj;
-            target->weight().copy_(fused.weight);
-            if (fused.bias.defined()) target->bias().copy_(fused.bias);
-        }
-    }
-}
+void SearchStageState::refreshFusedModel() { refreshFusedProjections(m_fusion, m_fused); }
 
 void SearchStageState::finishStep() {
     refreshFusedModel();
