@@ -32,7 +32,7 @@ message(STATUS "DHA Studio: CUDA ${DHA_HAVE_CUDA} (DHA_WITH_CUDA=${DHA_WITH_CUDA
 if(DHA_BUILD_GUI OR DHA_BUILD_TESTS)
     # Qt6 must be found before QCustomPlotQt6, whose config file expects the Qt6 targets.
     if(DHA_BUILD_GUI)
-        find_package(Qt6 6.4 REQUIRED COMPONENTS Core Widgets PrintSupport Concurrent Test)
+        find_package(Qt6 6.4 REQUIRED COMPONENTS Core Widgets PrintSupport Svg Concurrent Test)
         find_package(QCustomPlotQt6 REQUIRED)
     else()
         find_package(Qt6 6.4 REQUIRED COMPONENTS Core Test)

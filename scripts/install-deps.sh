@@ -8,7 +8,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     g++ cmake ninja-build pkg-config ca-certificates \
     libtorch-dev libopenblas0-openmp libgloo-dev nlohmann-json3-dev zlib1g-dev \
-    qt6-base-dev qt6-qpa-plugins libqcustomplot-dev libqcustomplot2.1-qt6 \
+    qt6-base-dev qt6-svg-dev qt6-qpa-plugins libqcustomplot-dev libqcustomplot2.1-qt6 \
     sentencepiece python3 \
     xvfb xauth imagemagick x11-apps dpkg-dev fakeroot >/dev/null
 
