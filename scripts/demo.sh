@@ -4,11 +4,17 @@
 # shipped test split (`dha eval`), a sample of its text (`dha generate`), the similarity of every layer's key
 # and value heads with a heatmap figure (`dha analyse`), a plan keeping 25% of the key+value heads
 # (`dha plan`), and the conversion to that budget (`dha convert`), whose export `dha eval` and `dha generate`
-# then run. The desktop application replaces this as the main job once it lands.
+# then run. With a display (DISPLAY or WAYLAND_DISPLAY set) it opens the desktop application, dha-studio, on the
+# embedded teacher instead; DHA_DEMO=headless forces the headless demo.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then sh scripts/install-deps.sh; fi
 sh scripts/build.sh
+if [ "${DHA_DEMO:-}" != headless ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
+    exec "${DHA_BUILD_DIR:-build}/app/dha-studio"
+fi
+echo "No display: running the headless conversion demo (the GUI opens when DISPLAY or WAYLAND_DISPLAY is set)."
+echo
 DHA=${DHA_BUILD_DIR:-build}/app/dha
 "$DHA" inspect
 echo
@@ -34,3 +40,11 @@ echo
 "$DHA" eval "$RUN/export"
 echo
 "$DHA" generate "$RUN/export" --prompt "The Debian package manager" --max-tokens 60 --temperature 0.8 --top-k 40 --seed 1
+echo
+# What the desktop application shows for the teacher, rendered offscreen (no display needed).
+STUDIO="${DHA_BUILD_DIR:-build}/app/dha-studio"
+if [ -x "$STUDIO" ]; then
+    "$STUDIO" --screenshot "${DHA_BUILD_DIR:-build}/demo/dha-studio-similarity.png" --page similarity
+    "$STUDIO" --screenshot "${DHA_BUILD_DIR:-build}/demo/dha-studio-training.png" --page training \
+        --runs "${DHA_BUILD_DIR:-build}/demo"
+fi

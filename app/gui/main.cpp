@@ -1,20 +1,101 @@
-// Entry point of the `dha-studio` desktop application (the full window arrives with the GUI issue).
+// Entry point of `dha-studio`: the desktop application on the embedded teacher (or a model given on the
+// command line), or, with --screenshot, an offscreen rendering of one page for docs and tests.
 #include <QApplication>
-#include <QMainWindow>
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QTimer>
 
-#include "views/heatmap_view.h"
+#include <cstdio>
+#include <cstdlib>
+
 #include "dha/runtime.h"
+#include "windows/main_window.h"
+#include "windows/screenshot.h"
+
+namespace {
+
+bool hasDisplay() {
+    return qEnvironmentVariableIsSet("DISPLAY") || qEnvironmentVariableIsSet("WAYLAND_DISPLAY") ||
+           qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
+}
+
+bool wantsScreenshot(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (QByteArray(argv[i]).startsWith("--screenshot")) return true;
+    return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+    QElapsedTimer started;
+    started.start();
+    // Screenshots need no display: render offscreen unless the caller chose a platform.
+    if (wantsScreenshot(argc, argv) && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    else if (!hasDisplay()) {
+        std::fprintf(stderr,
+                     "dha-studio: no display (DISPLAY and WAYLAND_DISPLAY are unset). Run `sh scripts/demo.sh` "
+                     "for the headless demo, `dha` for the command line, or `dha-studio --screenshot OUT.png` to "
+                     "render a page offscreen.\n");
+        return 2;
+    }
     dha::initRuntime();
     QApplication app(argc, argv);
-    QApplication::setApplicationName("DHA Studio");
-    QMainWindow window;
-    auto* heatmap = new dha::ui::HeatmapView(&window);
-    heatmap->setTitle("key head similarity (no model opened)");
-    heatmap->setMatrix(dha::Matrix(8, 8, 0.0f));
-    window.setCentralWidget(heatmap);
-    window.resize(640, 560);
+    QApplication::setApplicationName(QStringLiteral("dha-studio"));
+    QApplication::setOrganizationName(QStringLiteral("DHA Studio"));
+    QApplication::setApplicationVersion(QStringLiteral(DHA_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("DHA Studio: see where a transformer's key and value heads are redundant, plan a "
+                       "Decoupled-Head Attention budget, convert, watch the training live and export."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("model"),
+                                 QStringLiteral("Hugging Face model directory to open (default: the embedded "
+                                                "teacher)."),
+                                 QStringLiteral("[model]"));
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                        QStringLiteral("Render a page offscreen to <png> once the model's heads "
+                                                       "are analysed, then exit."),
+                                        QStringLiteral("png"));
+    const QCommandLineOption page(QStringLiteral("page"),
+                                  QStringLiteral("Page to show: model, similarity, plan, training or export."),
+                                  QStringLiteral("name"));
+    const QCommandLineOption runs(QStringLiteral("runs"),
+                                  QStringLiteral("Folder of run directories the training page lists."),
+                                  QStringLiteral("folder"));
+    parser.addOptions({screenshot, page, runs});
+    parser.process(app);
+
+    std::optional<dha::ui::Page> initialPage;
+    if (parser.isSet(page)) {
+        initialPage = dha::ui::pageFromName(parser.value(page));
+        if (!initialPage) {
+            std::fprintf(stderr, "dha-studio: --page: unknown page '%s' (model, similarity, plan, training, export)\n",
+                         qPrintable(parser.value(page)));
+            return 2;
+        }
+    }
+    const QString modelDir = parser.positionalArguments().value(0);
+
+    if (parser.isSet(screenshot)) {
+        dha::ui::ScreenshotRequest request;
+        request.output = parser.value(screenshot);
+        request.page = initialPage.value_or(dha::ui::Page::Similarity);
+        request.modelDir = modelDir;
+        request.runsFolder = parser.value(runs);
+        return dha::ui::renderScreenshot(request, started);
+    }
+
+    dha::ui::MainWindow window(nullptr, started);
+    if (parser.isSet(runs)) window.setRunsFolder(parser.value(runs));
+    if (initialPage) window.showPage(*initialPage);
     window.show();
+    QTimer::singleShot(0, &window, [&window, modelDir] {
+        if (modelDir.isEmpty()) window.openEmbeddedModel();
+        else window.openModel(modelDir);
+    });
     return QApplication::exec();
 }

@@ -109,6 +109,10 @@ LossPlotView::LossPlotView(QWidget* parent) : QWidget(parent), m_plot(new QCusto
     m_plot->plotLayout()->addElement(1, 0, legendRow);
     legendRow->setMargins(QMargins(8, 0, 8, 4));
     legendRow->addElement(0, 0, m_plot->legend);
+    // A grid column is capped at the smallest maximum width in it, and a legend's maximum is its contents:
+    // alone, a one-entry (or empty) legend would squeeze the axis rect above it to its own width. The
+    // spacer beside it has no maximum, so the row, and with it the axis rect, can use the whole width.
+    legendRow->addElement(0, 1, new QCPLayoutElement(m_plot));
     m_plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
     m_plot->legend->setWrap(3);
     m_plot->plotLayout()->setRowStretchFactor(1, 0.001);
