@@ -3,6 +3,9 @@
 // training page (the GUI's longest stall is measured and printed) and its run exports with a passing reload
 // check; and a screenshot of every page on the embedded teacher is saved for docs/.
 #include <QAbstractItemModel>
+#include <QApplication>
+#include <QMimeData>
+#include <QUrl>
 #include <QFile>
 #include <QImage>
 #include <QMessageBox>
@@ -74,6 +77,30 @@ private Q_SLOTS:
         // The model is remembered for next time.
         QCOMPARE(QSettings().value("models/recent").toStringList().value(0),
                  QString::fromStdString(m_source.string()));
+    }
+
+    void shortcutsSwitchPages() {
+        MainWindow window;
+        window.show();
+        QApplication::setActiveWindow(&window);
+        QVERIFY(QTest::qWaitForWindowActive(&window));
+        QTest::keyClick(&window, Qt::Key_3, Qt::ControlModifier);
+        QCOMPARE(window.currentPage(), Page::Plan);
+        QTest::keyClick(&window, Qt::Key_1, Qt::ControlModifier);
+        QCOMPARE(window.currentPage(), Page::Model);
+        QTest::keyClick(&window, Qt::Key_E, Qt::ControlModifier);
+        QCOMPARE(window.currentPage(), Page::Export);
+    }
+
+    void droppingAConfigFileOpensItsDirectory() {
+        MainWindow window;
+        QSignalSpy opened(&window, &MainWindow::modelOpened);
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(QString::fromStdString((m_source / "config.json").string()))});
+        QVERIFY(window.openDropped(mime));
+        QVERIFY(opened.wait(60000));
+        QCOMPARE(window.modelDirectory(), QString::fromStdString(m_source.string()));
+        QVERIFY(waitAnalysed(window));
     }
 
     void malformedModelShowsADialogNamingTheFile() {

@@ -136,6 +136,13 @@ void MainWindow::buildMenus() {
     }
 
     QMenu* run = menuBar()->addMenu(tr("&Run"));
+    QAction* convert = run->addAction(tr("&Start a conversion"), this, [this] {
+        showPage(Page::Training);
+        m_trainingPage->startConversion();  // the form's settings; refusals are explained on the page
+    });
+    convert->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    QAction* exportRun = run->addAction(tr("&Export..."), this, [this] { showPage(Page::Export); });
+    exportRun->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     QAction* cancel = run->addAction(tr("&Cancel the running job"), this, [this] {
         m_session->cancel();
         m_statusText->setText(tr("Cancelling (a conversion writes a checkpoint first) ..."));
@@ -329,12 +336,15 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
 }
 
 void MainWindow::dropEvent(QDropEvent* event) {
-    const QList<QUrl> urls = event->mimeData()->urls();
-    if (urls.isEmpty() || !urls.front().isLocalFile()) return;
-    QFileInfo dropped(urls.front().toLocalFile());
+    if (openDropped(*event->mimeData())) event->acceptProposedAction();
+}
+
+bool MainWindow::openDropped(const QMimeData& mime) {
+    const QList<QUrl> urls = mime.urls();
+    if (urls.isEmpty() || !urls.front().isLocalFile()) return false;
+    const QFileInfo dropped(urls.front().toLocalFile());
     // A dropped config.json or weight file means the directory that holds it.
-    openModel(dropped.isDir() ? dropped.absoluteFilePath() : dropped.absolutePath());
-    event->acceptProposedAction();
+    return openModel(dropped.isDir() ? dropped.absoluteFilePath() : dropped.absolutePath());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

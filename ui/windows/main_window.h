@@ -11,6 +11,7 @@
 #include "bridge/engine_session.h"
 
 class QLabel;
+class QMimeData;
 class QMenu;
 class QProgressBar;
 class QTabWidget;
@@ -39,7 +40,9 @@ public:
 
     // Opens a model directory: inspect, then analyse with the selected metric. False when a job is running.
     bool openModel(const QString& directory);
-    bool openEmbeddedModel();  // false with an error dialog when the embedded teacher is not installed
+    bool openEmbeddedModel();
+    // What a drop on the window does: opens the first local URL's directory (a dropped file's directory).
+    bool openDropped(const QMimeData& mime);  // false with an error dialog when the embedded teacher is not installed
     QString modelDirectory() const { return m_modelDir; }
     bool analysisComplete() const { return m_analysisComplete; }
     // Milliseconds from `started` to the first heatmap drawn; -1 until then.
