@@ -66,7 +66,13 @@ int main(int argc, char** argv) {
     const QCommandLineOption runs(QStringLiteral("runs"),
                                   QStringLiteral("Folder of run directories the training page lists."),
                                   QStringLiteral("folder"));
-    parser.addOptions({screenshot, page, runs});
+    const QCommandLineOption loadRun(QStringLiteral("load-run"),
+                                     QStringLiteral("With --screenshot: show this run's curves on the training page."),
+                                     QStringLiteral("run"));
+    const QCommandLineOption overlayRun(QStringLiteral("overlay-run"),
+                                        QStringLiteral("With --screenshot: draw this run over it (repeatable)."),
+                                        QStringLiteral("run"));
+    parser.addOptions({screenshot, page, runs, loadRun, overlayRun});
     parser.process(app);
 
     std::optional<dha::ui::Page> initialPage;
@@ -86,6 +92,8 @@ int main(int argc, char** argv) {
         request.page = initialPage.value_or(dha::ui::Page::Similarity);
         request.modelDir = modelDir;
         request.runsFolder = parser.value(runs);
+        request.loadRun = parser.value(loadRun);
+        request.overlayRuns = parser.values(overlayRun);
         return dha::ui::renderScreenshot(request, started);
     }
 

@@ -11,6 +11,8 @@
 
 #include <cstdio>
 
+#include "pages/training_page.h"
+
 namespace dha::ui {
 
 QString waitForAnalysis(MainWindow& window, int timeoutMs) {
@@ -54,6 +56,12 @@ int renderScreenshot(const ScreenshotRequest& request, QElapsedTimer started) {
     const bool opened = request.modelDir.isEmpty() ? window.openEmbeddedModel() : window.openModel(request.modelDir);
     QString failure = opened ? waitForAnalysis(window, request.timeoutMs)
                              : QStringLiteral("the model could not be opened");
+    if (failure.isEmpty() && !request.loadRun.isEmpty() &&
+        !window.trainingPage()->loadRun(request.loadRun.toStdString()))
+        failure = QStringLiteral("%1: the run's history could not be read").arg(request.loadRun);
+    for (const QString& run : request.overlayRuns)
+        if (failure.isEmpty() && !window.trainingPage()->overlayRun(run.toStdString()))
+            failure = QStringLiteral("%1: the run's history could not be read").arg(run);
     if (failure.isEmpty()) failure = saveWindowPng(window, request.output);
     if (!failure.isEmpty()) {
         std::fprintf(stderr, "dha-studio: --screenshot: %s\n", qPrintable(failure));

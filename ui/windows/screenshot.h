@@ -4,6 +4,7 @@
 
 #include <QElapsedTimer>
 #include <QString>
+#include <QStringList>
 
 #include "windows/main_window.h"
 
@@ -14,6 +15,8 @@ struct ScreenshotRequest {
     Page page = Page::Similarity;
     QString modelDir;    // empty = the embedded teacher
     QString runsFolder;  // empty = the training page's default
+    QString loadRun;     // a run directory whose curves the training page shows
+    QStringList overlayRuns;  // run directories drawn over it (a GQA baseline, say)
     int width = 1280;
     int height = 800;
     int timeoutMs = 600000;
