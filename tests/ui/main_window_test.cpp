@@ -155,6 +155,11 @@ private Q_SLOTS:
         QVERIFY2(window.exportPage()->resultText().contains(QStringLiteral("Reload check passed")),
                  qPrintable(window.exportPage()->resultText()));
         QVERIFY(QFile::exists(runs.filePath(QStringLiteral("exported/config.json"))));
+
+        // Selecting a run on the training page proposes it for export too.
+        window.exportPage()->setInput(QString());
+        QVERIFY(window.trainingPage()->loadRun(runDir));
+        QCOMPARE(window.exportPage()->specFromForm().input, runDir);
     }
 
     void screenshotsOfEveryPage() {

@@ -1,6 +1,6 @@
-// TrainingPage without a running engine: the spec the form describes (tokens as counts or percentages, plan
-// or budget), button states, runs reopened with their full curves, overlays, CSV and plot export, and a
-// rendering at 1280x800.
+// TrainingPage without a running engine: the token budget's parsing (counts or percentages, on its own and
+// through the page), the spec the form describes (plan or budget), button states, runs reopened with their
+// full curves, overlays, CSV and plot export, and a rendering at 1280x800.
 #include <QCheckBox>
 #include <QDir>
 #include <QFile>
@@ -13,6 +13,7 @@
 
 #include "bridge/engine_session.h"
 #include "dha/plan.h"
+#include "pages/token_budget.h"
 #include "pages/training_page.h"
 #include "support/qcustomplot_include.h"
 #include "test_registry.h"
@@ -29,8 +30,9 @@ constexpr int64_t kSourceTokens = 10'000'000;
 // because nothing here runs the engine.
 fs::path writeSource(const fs::path& dir) {
     fs::create_directories(dir);
-    std::ofstream(dir / "eval.json") << R"({"format": "dha-model-card-figures", "version": 1, "training": {"tokens": )"
-                                     << kSourceTokens << "}}";
+    std::ofstream(dir / "eval.json")
+        << R"({"format": "dha-model-card-figures", "version": 1, "training": {"tokens": )" << kSourceTokens
+        << "}}";
     return dir;
 }
 
@@ -44,12 +46,13 @@ const char* kSpecJson = R"({"source_model": "/m", "text": "/t", "validation": ""
 
 // A conversion run directory: `steps` loss lines (fusion then continued), checkpoints/latest at
 // `checkpointStep`, export/ when finished.
-void writeRun(const fs::path& runDir, const std::string& method, int steps, int checkpointStep, bool finished) {
+void writeRun(const fs::path& runDir, const std::string& method, int steps, int checkpointStep,
+              bool finished) {
     fs::create_directories(runDir / "checkpoints");
     std::string spec = kSpecJson;
     spec.replace(spec.find("METHOD"), 6, method);
-    std::ofstream(runDir / "run.json") << R"({"format": "dha-convert-run", "format_version": 2, "spec": )" << spec
-                                       << R"(, "search_steps": 0, "fusion_steps": )" << steps / 2
+    std::ofstream(runDir / "run.json") << R"({"format": "dha-convert-run", "format_version": 2, "spec": )"
+                                       << spec << R"(, "search_steps": 0, "fusion_steps": )" << steps / 2
                                        << R"(, "continued_steps": )" << steps - steps / 2 << "}";
     if (checkpointStep > 0) {
         const std::string name = QString("step-%1").arg(checkpointStep, 6, 10, QChar('0')).toStdString();
@@ -58,11 +61,13 @@ void writeRun(const fs::path& runDir, const std::string& method, int steps, int 
     }
     if (finished) fs::create_directories(runDir / "export");
     std::ofstream metrics(runDir / "metrics.jsonl");
-    metrics << R"({"type":"validation","model":"source","step":0,"tokens":0,"loss":3.2})" << "\n";
+    metrics << R"({"type":"validation","model":"source","step":0,"tokens":0,"loss":3.2})"
+            << "\n";
     for (int step = 1; step <= steps; ++step) {
         const bool fusion = step <= steps / 2;
-        metrics << R"({"type":"loss","phase":")" << (fusion ? "fusion" : "continued") << R"(","step":)" << step
-                << R"(,"tokens":)" << step * 2048 << R"(,"lm_loss":)" << 3.2 + 1.0 / step << R"(,"lr":0.0001)"
+        metrics << R"({"type":"loss","phase":")" << (fusion ? "fusion" : "continued") << R"(","step":)"
+                << step << R"(,"tokens":)" << step * 2048 << R"(,"lm_loss":)" << 3.2 + 1.0 / step
+                << R"(,"lr":0.0001)"
                 << (fusion ? R"(,"fusion_loss":)" + std::to_string(40.0 / step) : std::string()) << "}\n";
     }
 }
@@ -87,6 +92,7 @@ private Q_SLOTS:
     void init();
     void parsesTokens_data();
     void parsesTokens();
+    void tokenBudgetExplainsRefusals();
     void specFromFormUsesBudgetAndShares();
     void specFromFormUsesPlanForDha();
     void buttonStates();
@@ -114,27 +120,53 @@ void TrainingPageTest::parsesTokens_data() {
     QTest::newRow("G fraction") << "1.5G" << qint64(1500000000);
     QTest::newRow("percent") << "0.5%" << qint64(50000);
     QTest::newRow("percent with space") << " 2 %" << qint64(200000);
+    QTest::newRow("lower-case m") << "2m" << qint64(2000000);
+    QTest::newRow("fractional k") << "1.5k" << qint64(1500);
+    QTest::newRow("exponent") << "1e6" << qint64(1000000);
+    QTest::newRow("percent of percent") << "100%" << qint64(kSourceTokens);
     QTest::newRow("zero") << "0" << qint64(-1);
     QTest::newRow("fractional count") << "1.5" << qint64(-1);
     QTest::newRow("negative percent") << "-1%" << qint64(-1);
     QTest::newRow("junk suffix") << "2X" << qint64(-1);
     QTest::newRow("empty") << "" << qint64(-1);
+    QTest::newRow("suffix alone") << "M" << qint64(-1);
+    QTest::newRow("percent sign alone") << "%" << qint64(-1);
+    QTest::newRow("below one token") << "0.000001%" << qint64(-1);
+    QTest::newRow("too many") << "2000000G" << qint64(-1);
 }
 
 void TrainingPageTest::parsesTokens() {
     QFETCH(QString, text);
     QFETCH(qint64, expected);
     QString error;
-    const auto tokens = TrainingPage::parseTokens(text, kSourceTokens, &error);
+    const auto tokens = parseTokenBudget(text, kSourceTokens, &error);
     if (expected < 0) {
         QVERIFY(!tokens);
         QVERIFY(!error.isEmpty());
     } else {
         QVERIFY2(tokens, qPrintable(error));
         QCOMPARE(qint64(*tokens), expected);
+        QVERIFY(error.isEmpty());  // untouched on success
     }
-    // A percentage needs the source's pretraining tokens.
-    if (text.trimmed().endsWith('%')) QVERIFY(!TrainingPage::parseTokens(text, std::nullopt));
+    // The page's static parseTokens is the same rule.
+    QCOMPARE(TrainingPage::parseTokens(text, kSourceTokens), tokens);
+    // A percentage needs the source's pretraining tokens; a count does not.
+    if (text.trimmed().endsWith('%'))
+        QVERIFY(!parseTokenBudget(text, std::nullopt));
+    else
+        QCOMPARE(parseTokenBudget(text, std::nullopt), tokens);
+}
+
+void TrainingPageTest::tokenBudgetExplainsRefusals() {
+    QString error;
+    QVERIFY(!parseTokenBudget(QStringLiteral("0.5%"), std::nullopt, &error));
+    QVERIFY2(error.contains(QStringLiteral("eval.json")),
+             qPrintable(error));  // where the tokens would come from
+    QVERIFY(!parseTokenBudget(QStringLiteral("lots"), kSourceTokens, &error));
+    QVERIFY2(error.contains(QStringLiteral("2M")), qPrintable(error));  // an example of what is expected
+    QVERIFY(!parseTokenBudget(QStringLiteral("0.000001%"), kSourceTokens, &error));
+    QVERIFY2(error.contains(QStringLiteral("0.000001%")), qPrintable(error));  // names the text
+    QVERIFY(!parseTokenBudget(QStringLiteral("x%"), kSourceTokens, nullptr));  // no error wanted: no crash
 }
 
 void TrainingPageTest::specFromFormUsesBudgetAndShares() {
@@ -153,7 +185,8 @@ void TrainingPageTest::specFromFormUsesBudgetAndShares() {
     QVERIFY(spec.budget.has_value());
     QCOMPARE(*spec.budget->fraction, 0.25);
     QVERIFY(spec.planFile.empty());
-    // 100k tokens: 10% search (a budget to place), 50% fusion, the rest continued, as `dha convert` splits them.
+    // 100k tokens: 10% search (a budget to place), 50% fusion, the rest continued, as `dha convert` splits
+    // them.
     QCOMPARE(spec.searchTokens, int64_t{10000});
     QCOMPARE(spec.fusionTokens, int64_t{50000});
     QCOMPARE(spec.continuedTokens, int64_t{40000});
@@ -273,7 +306,8 @@ void TrainingPageTest::overlayAndExports() {
     QVERIFY(file.open(QIODevice::ReadOnly));
     QCOMPARE(file.readAll().count('\n'), 21);  // header + 20 steps
     for (const char* name : {"plot.png", "plot.svg", "plot.pdf"})
-        QVERIFY2(page.savePlot(QString::fromStdString((m_root / name).string())), qPrintable(page.statusText()));
+        QVERIFY2(page.savePlot(QString::fromStdString((m_root / name).string())),
+                 qPrintable(page.statusText()));
     QVERIFY(!page.savePlot(QString::fromStdString((m_root / "plot.bmp").string())));
 }
 

@@ -81,6 +81,9 @@ ExportPage::ExportPage(EngineSession* session, QWidget* parent) : QWidget(parent
     m_result->setFrameShape(QFrame::StyledPanel);
     m_result->setMargin(8);
     outer->addWidget(m_result, 1);
+    m_result->setText(tr("Nothing exported yet. A finished conversion, or a run selected on the Training page, is "
+                         "proposed here; the export is written to a new directory and published only after its "
+                         "reload check passes."));
 
     connect(browseInput, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Run or DHA model directory"), m_input->text());

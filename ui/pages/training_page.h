@@ -81,6 +81,10 @@ public:
     QPushButton* resumeButton() const { return m_resume; }
     QTableView* runsView() const { return m_runsView; }
 
+Q_SIGNALS:
+    // The run in focus changed (loaded from the list, or a conversion started): the export page proposes it.
+    void runFocused(const QString& runDir);
+
 private:
     bool runDirectoryTaken(const std::filesystem::path& runDir);  // says so in the status line
     QWidget* buildForm();

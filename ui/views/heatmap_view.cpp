@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "support/plot_export.h"
 #include "support/qcustomplot_include.h"
 
 namespace dha::ui {
@@ -111,6 +112,27 @@ HeatmapView::HeatmapView(QWidget* parent) : QWidget(parent), m_plot(new QCustomP
     });
     updateAxisLabels();
     rebuild();
+    installSavePlotMenu(
+        this, [this](const QString& path, QString* error) { return savePlot(path, error); },
+        [this] {
+            QString name = QStringLiteral("similarity");
+            if (m_layer >= 0) name += QStringLiteral("-layer%1").arg(m_layer);
+            if (m_labelled)
+                name += m_heads == HeadKind::Key ? QStringLiteral("-keys") : QStringLiteral("-values");
+            return name;
+        });
+}
+
+bool HeatmapView::savePlot(const QString& path, QString* error) {
+    // A hidden view may not have fitted its plot yet, and margins settle over replots (the colour bar's margin
+    // group follows the previous layout): refit until the cells are square, as they are on screen.
+    ensurePolished();
+    for (int pass = 0; pass < 4 && !size().isEmpty(); ++pass) {
+        m_plot->replot(QCustomPlot::rpImmediateRefresh);
+        if (m_laidOut && squarePlotGeometry() == m_plot->geometry()) break;
+        fitSquare();
+    }
+    return dha::ui::savePlot(m_plot, path, error);
 }
 
 void HeatmapView::setMatrix(const Matrix& matrix, double minimum, double maximum) {

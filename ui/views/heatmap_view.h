@@ -70,6 +70,10 @@ public:
     QVector<QRect> groupBlocks() const { return m_blocks; }
     QCustomPlot* plot() const { return m_plot; }
 
+    // The plot (cells, ticks, colour bar, title) as .png, .svg or .pdf by the suffix of `path`, at its size on
+    // screen; false with *error naming the file. Also offered by the right-click menu.
+    bool savePlot(const QString& path, QString* error = nullptr);
+
     QSize sizeHint() const override { return QSize(420, 440); }
     QSize minimumSizeHint() const override { return QSize(200, 200); }
 

@@ -5,6 +5,7 @@
 
 #include <QVBoxLayout>
 
+#include "support/plot_export.h"
 #include "support/qcustomplot_include.h"
 
 namespace dha::ui {
@@ -14,6 +15,7 @@ namespace {
 const QColor kKeyColour(0x00, 0x72, 0xB2);
 const QColor kValueColour(0xE6, 0x9F, 0x00);
 const QColor kGqaColour(0x33, 0x33, 0x33);
+constexpr int kLegendIndent = 40;  // roughly the y axis' width, so the legend starts over the plot
 
 QSharedPointer<QCPAxisTickerFixed> integerTicker() {
     auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
@@ -80,11 +82,47 @@ KvAllocationChart::KvAllocationChart(QWidget* parent) : QWidget(parent), m_plot(
     legendRow->addElement(0, 0, m_plot->legend);
     legendRow->addElement(0, 1, new QCPLayoutElement(m_plot));
     legendRow->setColumnStretchFactor(0, 0.001);
-    legendRow->setMargins(QMargins(40, 0, 0, 0));  // roughly the y axis' width, so it starts over the plot
+    legendRow->setMargins(QMargins(kLegendIndent, 0, 0, 0));
     m_plot->plotLayout()->setRowStretchFactor(0, 0.001);
     m_plot->legend->setMargins(QMargins(4, 2, 4, 0));
 
+    installSavePlotMenu(
+        this, [this](const QString& path, QString* error) { return savePlot(path, error); },
+        QStringLiteral("kv-allocation"));
     clear();
+}
+
+bool KvAllocationChart::savePlot(const QString& path, QString* error) {
+    if (!isVisible()) layout()->activate();  // a hidden chart's plot gets its size on the next layout pass
+    fitLegend();
+    return dha::ui::savePlot(m_plot, path, error);
+}
+
+void KvAllocationChart::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    fitLegend();
+}
+
+// The legend on one line when it fits above the axes, else on two: a squeezed legend clips its texts, on
+// screen and in saved plots alike.
+void KvAllocationChart::fitLegend() {
+    QCPLegend* legend = m_plot->legend;
+    int needed = kLegendIndent + legend->margins().left() + legend->margins().right();
+    bool first = true;
+    for (int i = 0; i < legend->itemCount(); ++i) {  // counts the grid's cells, empty ones included
+        if (QCPAbstractLegendItem* item = legend->item(i)) {
+            needed += item->minimumOuterSizeHint().width() + (first ? 0 : legend->columnSpacing());
+            first = false;
+        }
+    }
+    // Too wide: key and value heads stacked in the first column, the GQA entry beside them.
+    const bool oneLine = needed <= m_plot->width();
+    const auto order = oneLine ? QCPLayoutGrid::foColumnsFirst : QCPLayoutGrid::foRowsFirst;
+    const int wrap = oneLine ? 4 : 2;
+    if (legend->wrap() == wrap && legend->fillOrder() == order) return;
+    legend->setWrap(wrap);
+    legend->setFillOrder(order, /*rearrange=*/true);
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void KvAllocationChart::clear() {
@@ -95,6 +133,7 @@ void KvAllocationChart::clear() {
     m_valueBars->data()->clear();
     m_gqaLine->data()->clear();
     m_gqaLine->removeFromLegend();
+    fitLegend();
     m_plot->xAxis->setRange(-0.5, 0.5);
     m_plot->yAxis->setRange(0, 1);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
@@ -126,6 +165,7 @@ void KvAllocationChart::setPlan(const Plan& plan, int gqaGroups) {
     } else {
         m_gqaLine->removeFromLegend();
     }
+    fitLegend();
 
     m_plot->xAxis->setRange(-0.6, layers - 0.4);
     // 0..H with a sliver of headroom so a full-height bar's outline is not cut by the axis rect.

@@ -28,8 +28,16 @@ public:
     int gqaLevel() const { return m_gqaGroups; }
     QCustomPlot* plot() const { return m_plot; }
 
+    // The chart as .png, .svg or .pdf by the suffix of `path`, at its size on screen; false with *error
+    // naming the file. Also offered by the right-click menu.
+    bool savePlot(const QString& path, QString* error = nullptr);
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
 private:
     static int barValue(const QCPBars* bars, int layer);
+    void fitLegend();
 
     QCustomPlot* m_plot = nullptr;
     QCPBars* m_keyBars = nullptr;

@@ -1,17 +1,12 @@
 // LossPlotView: curves, phase marks, overlays, incremental ranges and vector/bitmap export.
 #include "views/loss_plot_view.h"
 
-#include <QDir>
-#include <QFileInfo>
-#include <QSaveFile>
-#include <QSvgGenerator>
-#include <QTemporaryFile>
 #include <QVBoxLayout>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
+#include "support/plot_export.h"
 #include "support/qcustomplot_include.h"
 
 namespace dha::ui {
@@ -21,8 +16,9 @@ const QColor kBlue("#0072B2");
 const QColor kSkyBlue("#56B4E9");
 const QColor kVermillion("#D55E00");
 const QColor kGreen("#009E73");
-// Overlay colours, in order: distinct from the run in focus (blue) and its fusion loss (vermillion).
-const QColor kOverlayColours[] = {QColor("#E69F00"), QColor("#CC79A7"), QColor("#000000"), QColor("#F0E442")};
+// Overlay colours, in order: distinct from the run in focus (blue) and its fusion loss (vermillion); purple
+// first, because orange next to vermillion reads as the fusion loss.
+const QColor kOverlayColours[] = {QColor("#CC79A7"), QColor("#000000"), QColor("#E69F00"), QColor("#F0E442")};
 
 // "60k", "1.5M": tick labels for token counts.
 class CountTicker : public QCPAxisTicker {
@@ -128,6 +124,11 @@ LossPlotView::LossPlotView(QWidget* parent) : QWidget(parent), m_plot(new QCusto
     setXAxis(XAxis::Steps);
     updateLegend();
     updatePlaceholder();
+    installSavePlotMenu(
+        this, [this](const QString& path, QString* error) { return savePlot(path, error); },
+        [this] {
+            return m_name.isEmpty() ? QStringLiteral("training-curves") : m_name + QStringLiteral("-loss");
+        });
     m_plot->replot();
 }
 
@@ -419,67 +420,20 @@ void LossPlotView::setSmoothingSpan(int span) {
     rebuild();
 }
 
-QSize LossPlotView::renderSize(QSize size) const {
-    if (size.isValid() && !size.isEmpty()) return size;
-    const QSize own = m_plot->size();
-    return own.isEmpty() ? QSize(960, 600) : own;
-}
-
-bool LossPlotView::saveVia(const QString& path, QString* error, const std::function<bool(const QString&)>& write) {
-    // Render into a temporary file beside the target, then rename it over the target: never a half file.
-    const QFileInfo target(path);
-    QTemporaryFile temporary(target.absoluteDir().filePath(".%1.XXXXXX").arg(target.fileName()));
-    if (!temporary.open()) {
-        if (error) *error = path + ": " + tr("cannot write here (%1)").arg(temporary.errorString());
-        return false;
-    }
-    temporary.close();
-    if (!write(temporary.fileName())) {
-        if (error) *error = path + ": " + tr("the plot could not be rendered to this file");
-        return false;
-    }
-    if (std::rename(QFile::encodeName(temporary.fileName()).constData(), QFile::encodeName(path).constData()) != 0) {
-        if (error) *error = path + ": " + tr("cannot replace the file");
-        return false;
-    }
-    temporary.setAutoRemove(false);  // renamed away
-    return true;
+bool LossPlotView::savePlot(const QString& path, QString* error, QSize size) {
+    return dha::ui::savePlot(m_plot, path, error, size);
 }
 
 bool LossPlotView::savePng(const QString& path, QString* error, QSize size) {
-    const QSize pixels = renderSize(size);
-    m_plot->replot(QCustomPlot::rpImmediateRefresh);
-    return saveVia(path, error, [&](const QString& file) {
-        return m_plot->savePng(file, pixels.width(), pixels.height(), 2.0);
-    });
-}
-
-bool LossPlotView::savePdf(const QString& path, QString* error, QSize size) {
-    const QSize points = renderSize(size);
-    m_plot->replot(QCustomPlot::rpImmediateRefresh);
-    return saveVia(path, error, [&](const QString& file) {
-        return m_plot->savePdf(file, points.width(), points.height(), QCP::epNoCosmetic, "DHA Studio",
-                               tr("training curves"));
-    });
+    return savePlotAs(m_plot, PlotFormat::Png, path, error, size);
 }
 
 bool LossPlotView::saveSvg(const QString& path, QString* error, QSize size) {
-    const QSize points = renderSize(size);
-    m_plot->replot(QCustomPlot::rpImmediateRefresh);
-    return saveVia(path, error, [&](const QString& file) {
-        QSvgGenerator generator;
-        generator.setFileName(file);
-        generator.setSize(points);
-        generator.setViewBox(QRect(QPoint(0, 0), points));
-        generator.setTitle(tr("training curves"));
-        generator.setDescription(tr("DHA Studio"));
-        QCPPainter painter;
-        if (!painter.begin(&generator)) return false;
-        painter.setMode(QCPPainter::pmVectorized);
-        painter.setMode(QCPPainter::pmNoCaching);
-        m_plot->toPainter(&painter, points.width(), points.height());
-        return painter.end();
-    });
+    return savePlotAs(m_plot, PlotFormat::Svg, path, error, size);
+}
+
+bool LossPlotView::savePdf(const QString& path, QString* error, QSize size) {
+    return savePlotAs(m_plot, PlotFormat::Pdf, path, error, size);
 }
 
 }  // namespace dha::ui

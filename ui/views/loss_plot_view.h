@@ -8,7 +8,6 @@
 #include <QVector>
 #include <QWidget>
 
-#include <functional>
 #include <vector>
 
 #include "dha/job.h"
@@ -53,8 +52,10 @@ public:
     void setSmoothingSpan(int span);
     int smoothingSpan() const { return m_smoother.span(); }
 
-    // Render at the widget's size (or `size` when valid). False with *error naming the file on failure;
-    // each write is atomic (a temporary file renamed into place).
+    // Render at the widget's size (or `size` when valid): savePlot() picks the format from the suffix (.png,
+    // .svg, .pdf), the others write their format whatever the suffix. False with *error naming the file on
+    // failure; each write is atomic (a temporary file renamed into place). See support/plot_export.h.
+    bool savePlot(const QString& path, QString* error = nullptr, QSize size = {});
     bool savePng(const QString& path, QString* error = nullptr, QSize size = {});
     bool saveSvg(const QString& path, QString* error = nullptr, QSize size = {});
     bool savePdf(const QString& path, QString* error = nullptr, QSize size = {});
@@ -91,8 +92,6 @@ private:
     void updateRanges();
     void updateLegend();
     void updatePlaceholder();
-    bool saveVia(const QString& path, QString* error, const std::function<bool(const QString&)>& write);
-    QSize renderSize(QSize size) const;
 
     QCustomPlot* m_plot = nullptr;
     QCPGraph* m_raw = nullptr;

@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "models/similarity_model.h"
+#include "support/plot_export.h"
 #include "support/qcustomplot_include.h"
 
 namespace dha::ui {
@@ -82,7 +83,14 @@ RedundancyChart::RedundancyChart(QWidget* parent) : QWidget(parent), m_plot(new 
 
     m_plot->installEventFilter(this);
     m_plot->setCursor(Qt::PointingHandCursor);
+    installSavePlotMenu(
+        this, [this](const QString& path, QString* error) { return savePlot(path, error); },
+        QStringLiteral("head-redundancy"));
     refresh();
+}
+
+bool RedundancyChart::savePlot(const QString& path, QString* error) {
+    return dha::ui::savePlot(m_plot, path, error);
 }
 
 void RedundancyChart::clear() {
@@ -140,6 +148,11 @@ QPoint RedundancyChart::layerCentre(int layer) const {
 }
 
 bool RedundancyChart::eventFilter(QObject* watched, QEvent* event) {
+    // QCustomPlot replots on every resize, also to an empty size (a hidden page's splitter squeezes this chart
+    // to 0 pixels high until it is shown), and that replot paints into a null buffer with a warning per layer.
+    // Skip it: the viewport keeps its last size and the next real resize replots.
+    if (watched == m_plot && event->type() == QEvent::Resize && static_cast<QResizeEvent*>(event)->size().isEmpty())
+        return true;
     if (watched == m_plot && event->type() == QEvent::MouseButtonPress) {
         auto* mouse = static_cast<QMouseEvent*>(event);
         const int layer = mouse->button() == Qt::LeftButton ? layerAtPixel(mouse->position().toPoint()) : -1;

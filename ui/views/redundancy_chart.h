@@ -36,6 +36,10 @@ public:
     QPoint layerCentre(int layer) const;
     QCustomPlot* plot() const { return m_plot; }
 
+    // The chart as .png, .svg or .pdf by the suffix of `path`, at its size on screen; false with *error
+    // naming the file. Also offered by the right-click menu.
+    bool savePlot(const QString& path, QString* error = nullptr);
+
 Q_SIGNALS:
     void layerClicked(int layer);
 

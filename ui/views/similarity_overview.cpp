@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "models/similarity_model.h"
+#include "support/plot_export.h"
 #include "support/qcustomplot_include.h"
 
 namespace dha::ui {
@@ -32,6 +33,13 @@ SimilarityOverview::SimilarityOverview(QWidget* parent) : QWidget(parent) {
     setMouseTracking(false);
     setCursor(Qt::PointingHandCursor);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+    installSavePlotMenu(
+        this, [this](const QString& path, QString* error) { return savePlot(path, error); },
+        QStringLiteral("similarity-overview"));
+}
+
+bool SimilarityOverview::savePlot(const QString& path, QString* error) {
+    return saveWidget(this, path, error);
 }
 
 void SimilarityOverview::clear() {

@@ -38,6 +38,10 @@ public:
     // The colour drawn for displayed cell (row, col) of a tile (for tests); invalid when absent.
     QColor cellColor(int layer, HeadKind heads, int row, int col) const;
 
+    // The overview as .png, .svg or .pdf by the suffix of `path`, at its size on screen; false with *error
+    // naming the file. Also offered by the right-click menu.
+    bool savePlot(const QString& path, QString* error = nullptr);
+
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 

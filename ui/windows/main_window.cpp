@@ -53,6 +53,17 @@ constexpr PageEntry kPages[] = {
 
 QString toQString(const std::filesystem::path& path) { return QString::fromStdString(path.string()); }
 
+// How the status bar names a job.
+QString jobTitle(JobKind kind) {
+    switch (kind) {
+    case JobKind::Inspect: return QObject::tr("Reading the model");
+    case JobKind::Analyse: return QObject::tr("Head analysis");
+    case JobKind::Convert: return QObject::tr("Conversion");
+    case JobKind::Export: return QObject::tr("Export");
+    }
+    return QObject::tr("Job");
+}
+
 }  // namespace
 
 QString pageName(Page page) {
@@ -157,7 +168,7 @@ void MainWindow::connectSession() {
     connect(m_session, &EngineSession::jobStarted, this, [this](JobKind kind) {
         m_progress->setVisible(true);
         m_progress->setRange(0, 0);  // busy until the job reports its size
-        m_statusText->setText(tr("Running %1 ...").arg(jobKindName(kind)));
+        m_statusText->setText(tr("%1 ...").arg(jobTitle(kind)));
     });
     connect(m_session, &EngineSession::progressed, this, [this](const ProgressEvent& event) {
         if (event.total > 0) {
@@ -230,6 +241,7 @@ void MainWindow::connectPages() {
     connect(m_modelPage, &ModelPage::openDirectoryRequested, this, [this](const QString& dir) { openModel(dir); });
     connect(m_similarityPage, &SimilarityPage::metricRequested, this,
             [this](SimilarityMetric metric) { startAnalysis(metric); });
+    connect(m_trainingPage, &TrainingPage::runFocused, m_exportPage, &ExportPage::setInput);
     connect(m_planPage, &PlanPage::planChanged, this, [this](const Plan& plan) {
         m_similarityPage->setPlan(plan);
         m_trainingPage->setPlan(plan, m_planPage->currentBudget());
@@ -287,21 +299,21 @@ void MainWindow::startAnalysis(SimilarityMetric metric) {
 void MainWindow::onJobFinished(JobKind kind, JobStatus status, const Error& error) {
     m_progress->setVisible(false);
     if (status == JobStatus::Succeeded) {
-        m_statusText->setText(tr("%1 finished").arg(jobKindName(kind)));
+        m_statusText->setText(tr("%1: done").arg(jobTitle(kind)));
         // A model that opened is analysed next, with the metric the similarity page shows.
         if (kind == JobKind::Inspect) startAnalysis(m_similarityPage->metric());
         return;
     }
     if (status == JobStatus::Cancelled) {
-        m_statusText->setText(tr("%1 cancelled").arg(jobKindName(kind)));
+        m_statusText->setText(tr("%1: cancelled").arg(jobTitle(kind)));
         return;
     }
-    m_statusText->setText(tr("%1 failed").arg(jobKindName(kind)));
+    m_statusText->setText(tr("%1: failed").arg(jobTitle(kind)));
     if (kind == JobKind::Inspect) {
         if (m_modelDir.isEmpty()) m_modelPage->clear();
         else m_modelPage->setModel(*m_modelPage->model());
     }
-    showError(tr("%1 failed").arg(jobKindName(kind)), describeError(error));
+    showError(tr("%1 failed").arg(jobTitle(kind)), describeError(error));
 }
 
 void MainWindow::showError(const QString& title, const QString& text) {
