@@ -123,6 +123,28 @@ private Q_SLOTS:
         QVERIFY(!window.session()->isBusy());
     }
 
+    void failedConversionShowsOneDialogNamingTheFile() {
+        MainWindow window;
+        window.show();
+        QVERIFY(window.openModel(QString::fromStdString(m_source.string())));
+        QVERIFY(waitAnalysed(window));
+        QTemporaryDir runs;
+        ConvertSpec spec = test::ui::tinyConvertSpec(m_source, fs::path(runs.path().toStdString()) / "run");
+        spec.trainText = fs::path(runs.path().toStdString()) / "missing-train.txt";
+        QSignalSpy finished(window.session(), &EngineSession::jobFinished);
+        QVERIFY(window.trainingPage()->startConversion(spec));
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.front().at(1).value<JobStatus>(), JobStatus::Failed);
+        QApplication::processEvents();
+        int dialogs = 0;
+        for (QMessageBox* box : window.findChildren<QMessageBox*>()) {
+            if (!box->isVisible()) continue;
+            ++dialogs;
+            QVERIFY2(box->text().contains(QStringLiteral("missing-train.txt")), qPrintable(box->text()));
+        }
+        QCOMPARE(dialogs, 1);
+    }
+
     void conversionFromTheWindowStreamsAndExports() {
         MainWindow window;
         window.resize(1280, 800);

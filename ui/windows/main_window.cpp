@@ -313,7 +313,8 @@ void MainWindow::onJobFinished(JobKind kind, JobStatus status, const Error& erro
         if (m_modelDir.isEmpty()) m_modelPage->clear();
         else m_modelPage->setModel(*m_modelPage->model());
     }
-    showError(tr("%1 failed").arg(jobTitle(kind)), describeError(error));
+    // The training page reports a failed conversion itself (dialog, status line and log).
+    if (kind != JobKind::Convert) showError(tr("%1 failed").arg(jobTitle(kind)), describeError(error));
 }
 
 void MainWindow::showError(const QString& title, const QString& text) {
