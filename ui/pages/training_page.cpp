@@ -94,10 +94,10 @@ TrainingPage::TrainingPage(EngineSession* session, QWidget* parent)
     layout->addWidget(left);
     layout->addWidget(right, 1);
 
-    if (const auto text = embeddedValidationText()) {
-        m_trainText->setText(QString::fromStdString(text->string()));
-        m_validationText->setText(QString::fromStdString(text->string()));
-    }
+    // Out of the box, as the headless demo does: train on the shipped validation split and measure held-out
+    // losses on the test split, which the conversion never trains on.
+    if (const auto text = embeddedValidationText()) m_trainText->setText(QString::fromStdString(text->string()));
+    if (const auto text = embeddedTestText()) m_validationText->setText(QString::fromStdString(text->string()));
     if (const auto model = embeddedModelDir())
         setSourceModel(*model);
     else
