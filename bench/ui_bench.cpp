@@ -37,7 +37,10 @@ int main(int argc, char** argv) {
                                     QStringLiteral("n"), QStringLiteral("49152"));
     const QCommandLineOption budget(QStringLiteral("budget"), QStringLiteral("KV budget fraction (default 0.25)"),
                                     QStringLiteral("f"), QStringLiteral("0.25"));
-    parser.addOptions({tokens, budget});
+    const QCommandLineOption during(QStringLiteral("screenshot-during"),
+                                    QStringLiteral("save the window as a PNG halfway through the conversion"),
+                                    QStringLiteral("png"));
+    parser.addOptions({tokens, budget, during});
     parser.process(app);
 
     const auto model = embeddedModelDir();
@@ -73,15 +76,24 @@ int main(int argc, char** argv) {
     spec.runDir = QDir(runs.path()).filePath(QStringLiteral("run")).toStdString();
     window.showPage(Page::Training);
 
-    StallProbe conversionProbe;
     QEventLoop loop;
     JobStatus status = JobStatus::Failed;
     Error error;
     int64_t lossEvents = 0;
     int batches = 0;
+    StallProbe conversionProbe;
+    bool shot = false;
     QObject::connect(window.session(), &EngineSession::lossBatch, &loop, [&](const QVector<LossEvent>& batch) {
         lossEvents += batch.size();
         ++batches;
+        // Grabbing the window stalls the event loop itself: the probe pauses for it.
+        if (!shot && parser.isSet(during) && 2 * batch.back().step >= batch.back().totalSteps) {
+            shot = true;
+            conversionProbe.stop();
+            if (const QString failure = saveWindowPng(window, parser.value(during)); !failure.isEmpty())
+                std::fprintf(stderr, "dha_bench_ui: %s\n", qPrintable(failure));
+            conversionProbe.resume();
+        }
     });
     QObject::connect(window.session(), &EngineSession::jobFinished, &loop,
                      [&](JobKind, JobStatus finished, const Error& why) {

@@ -57,9 +57,7 @@ void TrainingPage::onLossBatch(const QVector<LossEvent>& events) {
     if (last.totalSteps > 0)
         m_progress->setValue(
             static_cast<int>(1000.0 * static_cast<double>(last.step) / static_cast<double>(last.totalSteps)));
-    const double remaining = last.tokensPerSecond > 0
-                                 ? static_cast<double>(last.totalTokens - last.tokens) / last.tokensPerSecond
-                                 : last.etaSeconds;
+    const double remaining = last.etaSeconds;  // the engine's, as the CLI and the status bar show it
     m_eta->setText(tr("LM loss %1 · %2 tokens/s · about %3 left · %4 elapsed")
                        .arg(last.lmLoss, 0, 'f', 3)
                        .arg(formatCount(last.tokensPerSecond))

@@ -21,6 +21,11 @@ void StallProbe::start() {
 
 void StallProbe::stop() { m_timer.stop(); }
 
+void StallProbe::resume() {
+    m_lastNs = -1;
+    m_timer.start();
+}
+
 void StallProbe::tick() {
     const qint64 now = m_clock.nsecsElapsed();
     if (m_lastNs >= 0) {

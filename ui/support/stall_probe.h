@@ -12,8 +12,9 @@ class StallProbe : public QObject {
     Q_OBJECT
 public:
     explicit StallProbe(QObject* parent = nullptr, int intervalMs = 5);
-    void start();
+    void start();   // resets the figures
     void stop();
+    void resume();  // after stop(): probes again, keeping the worst stall so far (the pause is not counted)
     double worstStallMs() const { return m_worstMs; }  // largest tick gap minus the interval
     qint64 ticks() const { return m_ticks; }
 
