@@ -14,6 +14,7 @@
 #include "models/plan_editor.h"
 #include "models/plan_table_model.h"
 #include "test_registry.h"
+#include "ui_fixtures.h"
 
 namespace {
 
@@ -21,28 +22,8 @@ constexpr int kLayers = 4;
 constexpr int kHeads = 8;
 constexpr int kHeadDim = 16;
 
-// Block structure: in layer l, key heads i and j are similar when i % keyBlocks == j % keyBlocks (so adjacent
-// heads are NOT grouped), value heads when i / 2 == j / 2. Small deterministic offsets break ties.
 dha::SimilarityReport blockReport(int layers = kLayers, int heads = kHeads) {
-    dha::SimilarityReport report;
-    for (int l = 0; l < layers; ++l) {
-        dha::LayerSimilarity layer;
-        layer.layer = l;
-        layer.key = dha::Matrix(heads, heads);
-        layer.value = dha::Matrix(heads, heads);
-        const int keyBlocks = l % 2 == 0 ? 4 : 2;
-        for (int i = 0; i < heads; ++i) {
-            for (int j = 0; j < heads; ++j) {
-                const float jitter = 0.01f * static_cast<float>((i + j + l) % 3);
-                const bool keySame = i % keyBlocks == j % keyBlocks;
-                const bool valueSame = i / 2 == j / 2;
-                layer.key.at(i, j) = i == j ? 1.0f : (keySame ? 0.9f - jitter : 0.1f + jitter);
-                layer.value.at(i, j) = i == j ? 1.0f : (valueSame ? 0.85f - jitter : 0.05f + jitter);
-            }
-        }
-        report.layers.push_back(layer);
-    }
-    return report;
+    return dha::test::ui::blockSimilarityReport(layers, heads);
 }
 
 // The KV bytes per token of a plan, computed here from its groups: 2 bytes * headDim * (hk + hv) per layer.

@@ -25,6 +25,7 @@
 #include "pages/plan_page.h"
 #include "support/qcustomplot_include.h"
 #include "test_registry.h"
+#include "ui_fixtures.h"
 #include "views/kv_allocation_chart.h"
 
 namespace {
@@ -50,26 +51,8 @@ dha::ModelInfo modelInfo(int layers, int heads, int headDim, bool mha = true) {
     return info;
 }
 
-// Block structure: keys similar by i % 4 (even layers) or i % 2 (odd layers), values by i / 2.
 dha::SimilarityReport blockReport(int layers, int heads) {
-    dha::SimilarityReport report;
-    for (int l = 0; l < layers; ++l) {
-        dha::LayerSimilarity layer;
-        layer.layer = l;
-        layer.key = dha::Matrix(heads, heads);
-        layer.value = dha::Matrix(heads, heads);
-        const int keyBlocks = l % 2 == 0 ? 4 : 2;
-        for (int i = 0; i < heads; ++i) {
-            for (int j = 0; j < heads; ++j) {
-                const float jitter = 0.01f * static_cast<float>((i + j + l) % 3);
-                layer.key.at(i, j) =
-                    i == j ? 1.0f : (i % keyBlocks == j % keyBlocks ? 0.9f - jitter : 0.1f + jitter);
-                layer.value.at(i, j) = i == j ? 1.0f : (i / 2 == j / 2 ? 0.85f - jitter : 0.05f + jitter);
-            }
-        }
-        report.layers.push_back(layer);
-    }
-    return report;
+    return dha::test::ui::blockSimilarityReport(layers, heads);
 }
 
 // A report shaped like a real model's: heads are noisy copies of a few latent directions, fewer directions

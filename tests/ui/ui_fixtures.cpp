@@ -42,4 +42,25 @@ ConvertSpec tinyConvertSpec(const std::filesystem::path& source, const std::file
     return spec;
 }
 
+SimilarityReport blockSimilarityReport(int layers, int heads) {
+    SimilarityReport report;
+    for (int l = 0; l < layers; ++l) {
+        LayerSimilarity layer;
+        layer.layer = l;
+        layer.key = Matrix(heads, heads);
+        layer.value = Matrix(heads, heads);
+        const int keyBlocks = l % 2 == 0 ? 4 : 2;
+        for (int i = 0; i < heads; ++i) {
+            for (int j = 0; j < heads; ++j) {
+                const float jitter = 0.01f * static_cast<float>((i + j + l) % 3);
+                layer.key.at(i, j) =
+                    i == j ? 1.0f : (i % keyBlocks == j % keyBlocks ? 0.9f - jitter : 0.1f + jitter);
+                layer.value.at(i, j) = i == j ? 1.0f : (i / 2 == j / 2 ? 0.85f - jitter : 0.05f + jitter);
+            }
+        }
+        report.layers.push_back(layer);
+    }
+    return report;
+}
+
 }  // namespace dha::test::ui

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "dha/conversion.h"
+#include "dha/similarity.h"
 
 namespace dha::test::ui {
 
@@ -17,5 +18,10 @@ std::filesystem::path writeTinyMhaModel(const std::filesystem::path& dir);
 // dha at 50% of the K+V heads, batch 4 x 16, `fusionSteps` fusion and `continuedSteps` continued steps.
 ConvertSpec tinyConvertSpec(const std::filesystem::path& source, const std::filesystem::path& runDir,
                             int fusionSteps = 6, int continuedSteps = 4);
+
+// A hand-made analysis with block structure: in layer l, key heads i and j are similar when
+// i % b == j % b (b = 4 in even layers, 2 in odd ones: adjacent heads are NOT grouped), value heads when
+// i / 2 == j / 2. Small deterministic offsets break ties.
+SimilarityReport blockSimilarityReport(int layers, int heads);
 
 }  // namespace dha::test::ui
