@@ -3,6 +3,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
+#include <QIcon>
 #include <QTimer>
 
 #include <cstdio>
@@ -19,9 +20,14 @@ bool hasDisplay() {
            qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
 }
 
-bool wantsScreenshot(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i)
-        if (QByteArray(argv[i]).startsWith("--screenshot")) return true;
+// --screenshot renders offscreen, and --help / --version only print: none of them needs a display.
+bool needsNoDisplay(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        if (arg.startsWith("--screenshot") || arg == "--help" || arg == "-h" || arg == "--help-all" ||
+            arg == "--version" || arg == "-v")
+            return true;
+    }
     return false;
 }
 
@@ -30,8 +36,8 @@ bool wantsScreenshot(int argc, char** argv) {
 int main(int argc, char** argv) {
     QElapsedTimer started;
     started.start();
-    // Screenshots need no display: render offscreen unless the caller chose a platform.
-    if (wantsScreenshot(argc, argv) && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
+    // Render offscreen when no window will open, unless the caller chose a platform.
+    if (needsNoDisplay(argc, argv) && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
         qputenv("QT_QPA_PLATFORM", "offscreen");
     else if (!hasDisplay()) {
         std::fprintf(stderr,
@@ -45,6 +51,8 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName(QStringLiteral("dha-studio"));
     QApplication::setOrganizationName(QStringLiteral("DHA Studio"));
     QApplication::setApplicationVersion(QStringLiteral(DHA_VERSION));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/dha-studio.svg")));
+    QGuiApplication::setDesktopFileName(QStringLiteral("dha-studio"));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(

@@ -7,6 +7,8 @@
 #include <QFileInfo>
 #include <QPixmap>
 #include <QSaveFile>
+#include <QSettings>
+#include <QTemporaryDir>
 #include <QTimer>
 
 #include <cstdio>
@@ -48,6 +50,9 @@ QString saveWindowPng(MainWindow& window, const QString& output) {
 }
 
 int renderScreenshot(const ScreenshotRequest& request, QElapsedTimer started) {
+    // A screenshot leaves the user's settings (recent models, geometry, page) as they were.
+    QTemporaryDir settingsDir;
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, settingsDir.path());
     MainWindow window(nullptr, started);
     window.resize(request.width, request.height);
     if (!request.runsFolder.isEmpty()) window.setRunsFolder(request.runsFolder);
