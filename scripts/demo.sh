@@ -46,5 +46,5 @@ STUDIO="${DHA_BUILD_DIR:-build}/app/dha-studio"
 if [ -x "$STUDIO" ]; then
     "$STUDIO" --screenshot "${DHA_BUILD_DIR:-build}/demo/dha-studio-similarity.png" --page similarity
     "$STUDIO" --screenshot "${DHA_BUILD_DIR:-build}/demo/dha-studio-training.png" --page training \
-        --runs "${DHA_BUILD_DIR:-build}/demo"
+        --runs "${DHA_BUILD_DIR:-build}/demo" --load-run "$RUN"
 fi
