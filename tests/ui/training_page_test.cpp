@@ -7,6 +7,8 @@
 #include <QPushButton>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QTest>
 
 #include <fstream>
@@ -14,6 +16,7 @@
 #include "bridge/engine_session.h"
 #include "dha/plan.h"
 #include "pages/token_budget.h"
+#include "pages/conversion_settings.h"
 #include "pages/training_page.h"
 #include "support/qcustomplot_include.h"
 #include "test_registry.h"
@@ -89,12 +92,16 @@ Plan twoLayerPlan() {
 class TrainingPageTest : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void initTestCase();
     void init();
     void parsesTokens_data();
     void parsesTokens();
     void tokenBudgetExplainsRefusals();
     void specFromFormUsesBudgetAndShares();
     void specFromFormUsesPlanForDha();
+    void settingsApplyToTheSpecAndPersist();
+    void settingsDialogRoundTripsAndRestoresDefaults();
+    void malformedStoredSettingsFallBackToDefaults();
     void buttonStates();
     void startRefusesExistingRunDirectory();
     void selectingRunLoadsItsCurve();
@@ -106,9 +113,76 @@ private:
     fs::path m_root;
 };
 
+void TrainingPageTest::initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);  // the settings a user chose never leak into the tests
+}
+
 void TrainingPageTest::init() {
     m_dir = std::make_unique<QTemporaryDir>();
     m_root = m_dir->path().toStdString();
+    QSettings().remove(QStringLiteral("conversion"));
+}
+
+void TrainingPageTest::settingsApplyToTheSpecAndPersist() {
+    ConversionSettings custom;
+    custom.searchShare = 0.2;
+    custom.fusionShare = 0.25;
+    custom.batchSize = 4;
+    custom.contextLength = 128;
+    custom.modelLearningRate = 2e-4;
+    custom.continuedPeakLearningRate = 5e-4;
+    custom.continuedMinLearningRate = 5e-5;
+    custom.dtype = QStringLiteral("bf16");
+    custom.checkpointInterval = 25;
+    custom.validationTokens = 4096;
+    {
+        TrainingPage page(nullptr);
+        page.setSourceModel(m_root);
+        page.setTokensText(QStringLiteral("100000"));
+        page.setMethod(ConvertMethod::Dha);
+        page.setConversionSettings(custom);
+        const ConvertSpec spec = page.specFromForm();
+        QCOMPARE(spec.searchTokens, int64_t{20000});
+        QCOMPARE(spec.fusionTokens, int64_t{25000});
+        QCOMPARE(spec.continuedTokens, int64_t{55000});
+        QCOMPARE(spec.batchSize, 4);
+        QCOMPARE(spec.contextLength, 128);
+        QCOMPARE(spec.modelLearningRate, 2e-4);
+        QCOMPARE(spec.continuedPeakLearningRate, 5e-4);
+        QCOMPARE(spec.continuedMinLearningRate, 5e-5);
+        QCOMPARE(spec.dtype, std::string("bf16"));
+        QCOMPARE(spec.checkpointInterval, int64_t{25});
+        if (!spec.validationText.empty()) QCOMPARE(spec.validationTokens, int64_t{4096});
+    }
+    // The next session's page starts from them.
+    TrainingPage next(nullptr);
+    QVERIFY(next.conversionSettings() == custom);
+}
+
+void TrainingPageTest::settingsDialogRoundTripsAndRestoresDefaults() {
+    ConversionSettings custom;
+    custom.fusionShare = 0.3;
+    custom.batchSize = 16;
+    custom.continuedPeakLearningRate = 1e-3;
+    custom.dtype = QStringLiteral("bf16");
+    ConversionSettingsDialog dialog(custom);
+    QVERIFY(dialog.settings() == custom);
+    dialog.restoreDefaults();
+    QVERIFY(dialog.settings() == ConversionSettings{});
+}
+
+void TrainingPageTest::malformedStoredSettingsFallBackToDefaults() {
+    QSettings store;
+    store.setValue(QStringLiteral("conversion/fusionShare"), QStringLiteral("lots"));
+    store.setValue(QStringLiteral("conversion/batchSize"), -3);
+    store.setValue(QStringLiteral("conversion/dtype"), QStringLiteral("fp8"));
+    store.setValue(QStringLiteral("conversion/contextLength"), 512);
+    const ConversionSettings loaded = ConversionSettings::load();
+    const ConversionSettings defaults;
+    QCOMPARE(loaded.fusionShare, defaults.fusionShare);
+    QCOMPARE(loaded.batchSize, defaults.batchSize);
+    QCOMPARE(loaded.dtype, defaults.dtype);
+    QCOMPARE(loaded.contextLength, 512);  // a valid value is kept
 }
 
 void TrainingPageTest::parsesTokens_data() {

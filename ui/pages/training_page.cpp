@@ -104,6 +104,7 @@ TrainingPage::TrainingPage(EngineSession* session, QWidget* parent)
         setSourceModel({});
     setRunsFolder(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + "/runs");
     updateBudgetLabel();
+    updateSettingsSummary();
     connectSession();
     updateButtons();
 }
@@ -123,9 +124,8 @@ QWidget* TrainingPage::buildForm() {
     }
     form->addRow(tr("Method"), m_method);
     m_budgetLabel = new QLabel(box);
-    m_budgetLabel->setWordWrap(true);
-    // A form layout gives wrapped labels one line when the page is short of height: reserve the two they need.
-    m_budgetLabel->setMinimumHeight(2 * m_budgetLabel->fontMetrics().lineSpacing());
+    // The form's labels hold short, unwrapped lines (the full text is in their tooltips): a form layout
+    // squeezes word-wrapped labels to one line when the page is short of height.
     form->addRow(tr("Budget"), m_budgetLabel);
 
     m_tokens = new QLineEdit(QStringLiteral("0.5%"), box);
@@ -133,11 +133,9 @@ QWidget* TrainingPage::buildForm() {
         tr("Training tokens of the whole conversion: 2000000, 2M, 500k, or 0.5% of the source's "
            "pretraining tokens"));
     m_tokensHint = new QLabel(box);
-    m_tokensHint->setWordWrap(true);
     QFont small = m_tokensHint->font();
     small.setPointSizeF(small.pointSizeF() - 0.5);
     m_tokensHint->setFont(small);
-    m_tokensHint->setMinimumHeight(2 * m_tokensHint->fontMetrics().lineSpacing());
     form->addRow(tr("Tokens"), m_tokens);
     form->addRow(QString(), m_tokensHint);
 
@@ -171,6 +169,21 @@ QWidget* TrainingPage::buildForm() {
     m_runName = new QLineEdit(box);
     m_runName->setToolTip(tr("The run directory's name inside the runs folder"));
     form->addRow(tr("Run name"), m_runName);
+
+    // The rest of the settings, summarised in one line and edited in a dialog, so the form stays short.
+    auto* settingsRow = new QHBoxLayout;
+    m_settingsSummary = new QLabel(box);
+    auto* editSettings = new QToolButton(box);
+    editSettings->setText(tr("..."));
+    editSettings->setObjectName("settings");
+    editSettings->setToolTip(tr("Phase shares, batch, learning rates, dtype, checkpoints"));
+    connect(editSettings, &QToolButton::clicked, this, [this] {
+        ConversionSettingsDialog dialog(m_settings, this);
+        if (dialog.exec() == QDialog::Accepted) setConversionSettings(dialog.settings());
+    });
+    settingsRow->addWidget(m_settingsSummary, 1);
+    settingsRow->addWidget(editSettings);
+    form->addRow(tr("Settings"), settingsRow);
 
     m_start = new QPushButton(tr("Start"), box);
     m_start->setObjectName("start");

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "bridge/engine_session.h"
+#include "pages/conversion_settings.h"
 #include "dha/budget.h"
 #include "dha/conversion.h"
 #include "dha/plan.h"
@@ -44,6 +45,10 @@ public:
     void setRunsFolder(const QString& folder);
     // The spec the form describes now (no file is written). Invalid token text gives 0 tokens.
     ConvertSpec specFromForm() const;
+    // The settings the form leaves out (shares, batch, learning rates, dtype, checkpoints); setting them also
+    // saves them for the next session.
+    const ConversionSettings& conversionSettings() const { return m_settings; }
+    void setConversionSettings(const ConversionSettings& settings);
 
     LossHistoryModel* history() { return m_history; }
     LossPlotView* plot() { return m_plot; }
@@ -86,7 +91,8 @@ Q_SIGNALS:
     void runFocused(const QString& runDir);
 
 private:
-    bool runDirectoryTaken(const std::filesystem::path& runDir);  // says so in the status line
+    bool runDirectoryTaken(const std::filesystem::path& runDir);
+    void updateSettingsSummary();  // says so in the status line
     QWidget* buildForm();
     QWidget* buildProgress();
     QWidget* buildKvPanel();
@@ -132,6 +138,8 @@ private:
     QPushButton* m_cancel = nullptr;
     QPushButton* m_resume = nullptr;
     QLabel* m_status = nullptr;
+    QLabel* m_settingsSummary = nullptr;
+    ConversionSettings m_settings = ConversionSettings::load();
 
     QLabel* m_phase = nullptr;
     QProgressBar* m_progress = nullptr;

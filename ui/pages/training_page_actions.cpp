@@ -24,9 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr double kFusionShare = 0.5;  // the CLI's --fusion-share default
-constexpr double kSearchShare = 0.1;  // the CLI's --search-share default (adaptive methods with a budget)
-constexpr int64_t kValidationTokens = 16384;  // per held-out measurement: seconds, not minutes, on a CPU
 
 }  // namespace
 
@@ -90,15 +87,36 @@ ConvertSpec TrainingPage::specFromForm() const {
         spec.planFile = planPath().toStdString();
     else
         spec.budget = m_budget;
-    const int64_t tokens = parseTokens(m_tokens->text(), m_sourceTokens).value_or(0);
-    const double searchShare = usesAdaptivePlan(spec.method) && spec.planFile.empty() ? kSearchShare : 0.0;
-    const PhaseTokens phases = splitTokenBudget(tokens, spec.method, kFusionShare, searchShare);
-    spec.searchTokens = phases.search;
-    spec.fusionTokens = phases.fusion;
-    spec.continuedTokens = phases.continued;
-    if (!spec.validationText.empty()) spec.validationTokens = kValidationTokens;
+    m_settings.applyTo(spec, parseTokens(m_tokens->text(), m_sourceTokens).value_or(0));
     spec.runDir = QDir(runsFolder()).filePath(runName()).toStdString();
     return spec;
+}
+
+void TrainingPage::setConversionSettings(const ConversionSettings& settings) {
+    m_settings = settings;
+    m_settings.save();
+    updateSettingsSummary();
+}
+
+void TrainingPage::updateSettingsSummary() {
+    // One line in the form, every setting in the tooltip.
+    m_settingsSummary->setText(tr("%1 x %2, lr %3, %4")
+                                   .arg(m_settings.batchSize)
+                                   .arg(m_settings.contextLength)
+                                   .arg(m_settings.continuedPeakLearningRate, 0, 'g', 2)
+                                   .arg(m_settings.dtype));
+    m_settingsSummary->setToolTip(tr("search share %1, fusion share %2; batch %3 sequences of %4 tokens; model "
+                                     "learning rate during fusion %5; continued pretraining %6 to %7; %8; "
+                                     "checkpoint every %9 steps")
+                                      .arg(m_settings.searchShare)
+                                      .arg(m_settings.fusionShare)
+                                      .arg(m_settings.batchSize)
+                                      .arg(m_settings.contextLength)
+                                      .arg(m_settings.modelLearningRate, 0, 'g', 2)
+                                      .arg(m_settings.continuedPeakLearningRate, 0, 'g', 2)
+                                      .arg(m_settings.continuedMinLearningRate, 0, 'g', 2)
+                                      .arg(m_settings.dtype)
+                                      .arg(m_settings.checkpointInterval));
 }
 
 void TrainingPage::updateTokensHint() {
@@ -110,7 +128,7 @@ void TrainingPage::updateTokensHint() {
     }
     QString text = tr("%1 tokens").arg(formatCount(static_cast<double>(*tokens)));
     if (m_sourceTokens)
-        text += tr(" of the source's %1 pretraining tokens")
+        text += tr(" of %1 pretraining tokens")
                     .arg(formatCount(static_cast<double>(*m_sourceTokens)));
     m_tokensHint->setText(text);
 }
@@ -118,12 +136,12 @@ void TrainingPage::updateTokensHint() {
 void TrainingPage::updateBudgetLabel() {
     const auto method = static_cast<ConvertMethod>(m_method->currentData().toInt());
     if (method == ConvertMethod::Dha && m_plan) {
-        m_budgetLabel->setText(tr("the plan from the Plan page: %1 of %2 key+value heads")
+        m_budgetLabel->setText(tr("Plan page: %1 of %2 K+V heads")
                                    .arg(m_plan->keptHeads())
                                    .arg(m_plan->sourceKvHeads()));
     } else {
-        QString text = tr("%1 of the key+value heads").arg(QString::fromStdString(m_budget.describe()));
-        if (usesUniformPlan(method)) text += tr(" (uniform GQA groups)");
+        QString text = tr("%1 of the K+V heads").arg(QString::fromStdString(m_budget.describe()));
+        if (usesUniformPlan(method)) text += tr(", uniform");
         m_budgetLabel->setText(text);
     }
 }
