@@ -184,6 +184,34 @@ private Q_SLOTS:
         QCOMPARE(window.exportPage()->specFromForm().input, runDir);
     }
 
+    void cancelAndResumeFromTheTrainingPage() {
+        MainWindow window;
+        window.show();
+        QVERIFY(window.openModel(QString::fromStdString(m_source.string())));
+        QVERIFY(waitAnalysed(window));
+        QTemporaryDir runs;
+        const fs::path runDir = fs::path(runs.path().toStdString()) / "run";
+        TrainingPage* page = window.trainingPage();
+        window.session()->setDeliveryInterval(1);
+        QSignalSpy finished(window.session(), &EngineSession::jobFinished);
+        QMetaObject::Connection cancelOnFirstBatch =
+            connect(window.session(), &EngineSession::lossBatch, page, [page] { page->cancelConversion(); });
+        QVERIFY(page->startConversion(test::ui::tinyConvertSpec(m_source, runDir, 150, 50)));
+        QVERIFY(finished.wait(120000));
+        disconnect(cancelOnFirstBatch);
+        QCOMPARE(finished.back().at(1).value<JobStatus>(), JobStatus::Cancelled);
+        QAbstractItemModel* history = page->history();
+        const int before = history->rowCount();
+        QVERIFY2(before > 0 && before < 200, qPrintable(QString::number(before)));
+
+        // Resume from the page: the curve goes on from the checkpoint to the last step, no step twice.
+        QVERIFY(page->resumeRun(runDir));
+        QVERIFY(finished.wait(120000));
+        QCOMPARE(finished.back().at(1).value<JobStatus>(), JobStatus::Succeeded);
+        QCOMPARE(history->rowCount(), 200);
+        for (int row = 0; row < 200; ++row) QCOMPARE(history->index(row, 0).data().toLongLong(), qint64{row + 1});
+    }
+
     void screenshotsOfEveryPage() {
         const auto teacher = embeddedModelDir();
         QVERIFY2(teacher.has_value(), "the embedded teacher ships in resources/models/dha-teacher");
