@@ -79,6 +79,19 @@ private Q_SLOTS:
                  QString::fromStdString(m_source.string()));
     }
 
+    void choosingAnotherMetricAnalysesAgain() {
+        MainWindow window;
+        QVERIFY(window.openModel(QString::fromStdString(m_source.string())));
+        QVERIFY(waitAnalysed(window));
+        QCOMPARE(window.similarityPage()->report().metric, SimilarityMetric::WeightCka);
+        QSignalSpy ready(&window, &MainWindow::analysisReady);
+        Q_EMIT window.similarityPage()->metricRequested(SimilarityMetric::ActivationCka);
+        QVERIFY(ready.wait(120000));
+        QCOMPARE(window.similarityPage()->report().metric, SimilarityMetric::ActivationCka);
+        QVERIFY(window.similarityPage()->report().calibrationTokens > 0);
+        QCOMPARE(static_cast<int>(window.similarityPage()->report().layers.size()), 2);
+    }
+
     void shortcutsSwitchPages() {
         MainWindow window;
         window.show();
