@@ -15,6 +15,7 @@
 #include "dha/similarity.h"
 #include "support/qcustomplot_include.h"
 #include "test_registry.h"
+#include "ui_fixtures.h"
 #include "views/heatmap_view.h"
 #include "views/kv_allocation_chart.h"
 #include "views/loss_plot_view.h"
@@ -44,17 +45,7 @@ LayerSimilarity sampleLayer(int layer, int heads) {
     return result;
 }
 
-Plan samplePlan() {
-    Plan plan;
-    plan.sourceHeads = 4;
-    for (int layer = 0; layer < 2; ++layer) {
-        LayerPlan entry;
-        entry.keyGroups = {{0, 1}, {2, 3}};
-        entry.valueGroups = {{0}, {1}, {2, 3}};
-        plan.layers.push_back(entry);
-    }
-    return plan;
-}
+Plan samplePlan() { return dha::test::ui::twoLayerDecoupledPlan(); }
 
 QVector<LossEvent> sampleSteps() {
     QVector<LossEvent> steps;

@@ -20,6 +20,7 @@
 #include "pages/training_page.h"
 #include "support/qcustomplot_include.h"
 #include "test_registry.h"
+#include "ui_fixtures.h"
 
 using namespace dha;
 using namespace dha::ui;
@@ -75,17 +76,7 @@ void writeRun(const fs::path& runDir, const std::string& method, int steps, int 
     }
 }
 
-Plan twoLayerPlan() {
-    Plan plan;
-    plan.sourceHeads = 4;
-    for (int layer = 0; layer < 2; ++layer) {
-        LayerPlan entry;
-        entry.keyGroups = {{0, 1}, {2, 3}};
-        entry.valueGroups = {{0}, {1}, {2, 3}};
-        plan.layers.push_back(entry);
-    }
-    return plan;
-}
+Plan twoLayerPlan() { return dha::test::ui::twoLayerDecoupledPlan(); }
 
 }  // namespace
 

@@ -63,4 +63,16 @@ SimilarityReport blockSimilarityReport(int layers, int heads) {
     return report;
 }
 
+Plan twoLayerDecoupledPlan() {
+    Plan plan;
+    plan.sourceHeads = 4;
+    for (int layer = 0; layer < 2; ++layer) {
+        LayerPlan entry;
+        entry.keyGroups = {{0, 1}, {2, 3}};
+        entry.valueGroups = {{0}, {1}, {2, 3}};
+        plan.layers.push_back(entry);
+    }
+    return plan;
+}
+
 }  // namespace dha::test::ui

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "dha/conversion.h"
+#include "dha/plan.h"
 #include "dha/similarity.h"
 
 namespace dha::test::ui {
@@ -23,5 +24,8 @@ ConvertSpec tinyConvertSpec(const std::filesystem::path& source, const std::file
 // i % b == j % b (b = 4 in even layers, 2 in odd ones: adjacent heads are NOT grouped), value heads when
 // i / 2 == j / 2. Small deterministic offsets break ties.
 SimilarityReport blockSimilarityReport(int layers, int heads);
+
+// 2 layers of 4 heads, decoupled: key groups {0,1} {2,3}, value groups {0} {1} {2,3} in both layers.
+Plan twoLayerDecoupledPlan();
 
 }  // namespace dha::test::ui
