@@ -57,6 +57,7 @@ struct Options {
     double modelLr = 1e-4;
     double fusionRamp = 0.3;  // ConvertSpec::fusionRampFraction
     double searchCkaMix = 0.5;  // ConvertSpec::searchCkaMix
+    uint64_t seed = 1;          // ConvertSpec::seed: the data order
     int64_t validationTokens = 16384;
     int64_t testTokens = 0;  // 0 = the whole test split
     std::optional<int64_t> sourceTokens;
@@ -87,7 +88,7 @@ const char* kUsage =
     "         [--budgets 0.25,0.5] [--ladder 0.005,0.01,0.02,0.05] [--ladder-methods dha,gqa]\n"
     "         [--rung-methods cka-gqa,dha-uniform,dha-meanpool] [--rungs 0.02] [--train-mb 8]\n"
     "         [--batch 8] [--context 256] [--fusion-share 0.5] [--search-share 0] [--lr 3e-4] [--min-lr 3e-5] [--model-lr 1e-4]\n"
-    "         [--fusion-ramp 0.3] [--search-cka-mix 0.5]\n"
+    "         [--fusion-ramp 0.3] [--search-cka-mix 0.5] [--seed 1]\n"
     "         [--validation-tokens 16384] [--test-tokens 0] [--source-tokens N] [--dtype fp32|bf16]\n"
     "         [--report-only]\n"
     "Runs every (budget, method, token fraction) conversion in OUT/runs (resuming unfinished ones), evaluates\n"
@@ -127,6 +128,7 @@ Options parseOptions(int argc, char** argv) {
         else if (flag == "--model-lr") options.modelLr = std::stod(value);
         else if (flag == "--fusion-ramp") options.fusionRamp = std::stod(value);
         else if (flag == "--search-cka-mix") options.searchCkaMix = std::stod(value);
+        else if (flag == "--seed") options.seed = std::stoull(value);
         else if (flag == "--validation-tokens") options.validationTokens = std::stoll(value);
         else if (flag == "--test-tokens") options.testTokens = std::stoll(value);
         else if (flag == "--source-tokens") options.sourceTokens = std::stoll(value);
@@ -234,6 +236,7 @@ Json runOne(const Options& options, const fs::path& train, double budget, Conver
             spec.modelLearningRate = options.modelLr;
             spec.fusionRampFraction = options.fusionRamp;
             spec.searchCkaMix = options.searchCkaMix;
+            spec.seed = options.seed;
             spec.continuedPeakLearningRate = options.lr;
             spec.continuedMinLearningRate = options.minLr;
             spec.dtype = options.dtype;
