@@ -18,9 +18,12 @@
 #include "model/model_loader.h"
 #include "model/model_writer.h"
 #include "training/fused_forward.h"
+#include "training/state_file.h"
 
 namespace dha::training {
 namespace {
+
+const char* const kPlanShape = "of the shape this plan needs";
 
 constexpr const char* kFormat = "dha-fusion-stage";
 constexpr const char* kFusionFile = "fusion.safetensors";
@@ -46,50 +49,6 @@ std::string numberText(double value) {
     char buffer[64];
     std::snprintf(buffer, sizeof buffer, "%.17g", value);
     return buffer;
-}
-
-const std::string& metadataValue(const io::SafetensorsFile& file, const std::string& key) {
-    const auto found = file.metadata().find(key);
-    if (found == file.metadata().end()) failInput(file.path().string(), "metadata has no \"" + key + "\"");
-    return found->second;
-}
-
-int64_t metadataCount(const io::SafetensorsFile& file, const std::string& key) {
-    const std::string& text = metadataValue(file, key);
-    try {
-        size_t used = 0;
-        const long long value = std::stoll(text, &used);
-        if (used == text.size() && value >= 0) return value;
-    } catch (const std::exception&) {
-    }
-    failInput(file.path().string(), "metadata " + key + " '" + text + "' is not a count >= 0");
-}
-
-double metadataNumber(const io::SafetensorsFile& file, const std::string& key) {
-    const std::string& text = metadataValue(file, key);
-    try {
-        size_t used = 0;
-        const double value = std::stod(text, &used);
-        if (used == text.size() && std::isfinite(value)) return value;
-    } catch (const std::exception&) {
-    }
-    failInput(file.path().string(), "metadata " + key + " '" + text + "' is not a finite number");
-}
-
-// A tensor of the file with exactly this dtype and shape, copied out.
-at::Tensor readTensor(const io::SafetensorsFile& file, const std::string& name, io::DType dtype,
-                      const std::vector<int64_t>& shape) {
-    const io::TensorInfo* tensor = file.find(name);
-    if (tensor == nullptr) failInput(file.path().string(), "has no tensor " + name);
-    if (tensor->dtype != dtype || tensor->shape != shape) {
-        failInput(file.path().string(), name + " is " + io::dtypeName(tensor->dtype) + " of " +
-                                            std::to_string(tensor->shape.size()) +
-                                            " dimensions or another shape; expected " + io::dtypeName(dtype) +
-                                            " of the shape this plan needs");
-    }
-    at::Tensor value = at::empty(shape, dtype == io::DType::F64 ? at::kDouble : at::kFloat);
-    std::memcpy(value.data_ptr(), file.data(*tensor), tensor->byteSize());
-    return value;
 }
 
 }  // namespace
@@ -178,10 +137,10 @@ void FusionStageState::load(const std::filesystem::path& dir) {
     }
     std::vector<at::Tensor> blocks;
     for (const auto& [name, block] : m_fusionParameters)
-        blocks.push_back(readTensor(*file, name, io::DType::F32, {block.size(0), block.size(1)}));
+        blocks.push_back(readTensor(*file, name, io::DType::F32, {block.size(0), block.size(1)}, kPlanShape));
     LagrangeMultipliers multipliers;
-    multipliers.lambda1 = readTensor(*file, "lambda1", io::DType::F64, {}).item<double>();
-    multipliers.lambda2 = readTensor(*file, "lambda2", io::DType::F64, {}).item<double>();
+    multipliers.lambda1 = readTensor(*file, "lambda1", io::DType::F64, {}, kPlanShape).item<double>();
+    multipliers.lambda2 = readTensor(*file, "lambda2", io::DType::F64, {}, kPlanShape).item<double>();
     if (!std::isfinite(multipliers.lambda1) || !std::isfinite(multipliers.lambda2))
         failInput(file->path().string(), "a Lagrange multiplier is not finite");
 

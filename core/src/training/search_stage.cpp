@@ -19,6 +19,7 @@
 #include "model/model_loader.h"
 #include "model/model_writer.h"
 #include "training/fused_forward.h"
+#include "training/state_file.h"
 
 namespace dha::training {
 namespace {
@@ -73,35 +74,10 @@ Matrix affinitySimilarity(const model::Transformer& source, const SimilarityRepo
     return analysis::linearCka(projection->weight().detach(), source->config().numQueryHeads);
 }
 
-const std::string& metadataValue(const io::SafetensorsFile& file, const std::string& key) {
-    const auto found = file.metadata().find(key);
-    if (found == file.metadata().end()) failInput(file.path().string(), "metadata has no \"" + key + "\"");
-    return found->second;
-}
-
-int64_t metadataCount(const io::SafetensorsFile& file, const std::string& key) {
-    const std::string& text = metadataValue(file, key);
-    try {
-        size_t used = 0;
-        const long long value = std::stoll(text, &used);
-        if (used == text.size() && value >= 0) return value;
-    } catch (const std::exception&) {
-    }
-    failInput(file.path().string(), "metadata " + key + " '" + text + "' is not a count >= 0");
-}
-
 // An F32 [heads, heads] tensor of the file with only finite values, copied out.
 at::Tensor readSquare(const io::SafetensorsFile& file, const std::string& name, int64_t heads) {
-    const io::TensorInfo* tensor = file.find(name);
-    if (tensor == nullptr) failInput(file.path().string(), "has no tensor " + name);
-    if (tensor->dtype != io::DType::F32 || tensor->shape != std::vector<int64_t>{heads, heads}) {
-        failInput(file.path().string(), name + " is " + io::dtypeName(tensor->dtype) + " of " +
-                                            std::to_string(tensor->shape.size()) +
-                                            " dimensions or another shape; expected F32 [" +
-                                            std::to_string(heads) + ", " + std::to_string(heads) + "]");
-    }
-    at::Tensor value = at::empty({heads, heads}, at::kFloat);
-    std::memcpy(value.data_ptr(), file.data(*tensor), tensor->byteSize());
+    at::Tensor value = readTensor(file, name, io::DType::F32, {heads, heads},
+                                  "[" + std::to_string(heads) + ", " + std::to_string(heads) + "]");
     if (!at::isfinite(value).all().item<bool>()) failInput(file.path().string(), name + " is not finite");
     return value;
 }
