@@ -51,32 +51,33 @@ void writeProgress(const fs::path& dir, const ConvertProgress& progress) {
     io::writeFileAtomically(dir / kStateFile, json.dump(2) + "\n");
 }
 
+// A checkpoint of the phase: what `saveState` writes, then the conversion's progress beside it.
+template <typename SaveState>
+fs::path publishWithProgress(const fs::path& runDir, const ConvertProgress& progress, int keep,
+                             const SaveState& saveState) {
+    return training::publishCheckpointDirectory(
+        runDir, progress.step,
+        [&](const fs::path& staging) {
+            saveState(staging);
+            writeProgress(staging, progress);
+        },
+        keep);
+}
+
 }  // namespace
 
 fs::path publishSearchCheckpoint(const fs::path& runDir, const training::SearchStageState& state,
                                  const ConvertProgress& progress, int keep) {
     if (progress.phase != ConvertPhase::Search || progress.step != state.step())
         fail(ErrorCode::Internal, runDir.string(), "search checkpoint of a step the search stage is not at");
-    return training::publishCheckpointDirectory(
-        runDir, progress.step,
-        [&](const fs::path& staging) {
-            state.save(staging);
-            writeProgress(staging, progress);
-        },
-        keep);
+    return publishWithProgress(runDir, progress, keep, [&](const fs::path& staging) { state.save(staging); });
 }
 
 fs::path publishFusionCheckpoint(const fs::path& runDir, const training::FusionStageState& state,
                                  const ConvertProgress& progress, int keep) {
     if (progress.phase != ConvertPhase::Fusion || progress.step != progress.searchStepsDone + state.step())
         fail(ErrorCode::Internal, runDir.string(), "fusion checkpoint of a step the fusion stage is not at");
-    return training::publishCheckpointDirectory(
-        runDir, progress.step,
-        [&](const fs::path& staging) {
-            state.save(staging);
-            writeProgress(staging, progress);
-        },
-        keep);
+    return publishWithProgress(runDir, progress, keep, [&](const fs::path& staging) { state.save(staging); });
 }
 
 fs::path publishContinuedCheckpoint(const fs::path& runDir, const model::Transformer& compact,
@@ -84,15 +85,11 @@ fs::path publishContinuedCheckpoint(const fs::path& runDir, const model::Transfo
                                     int keep) {
     if (progress.phase != ConvertPhase::Continued)
         fail(ErrorCode::Internal, runDir.string(), "continued checkpoint written outside the continued phase");
-    return training::publishCheckpointDirectory(
-        runDir, progress.step,
-        [&](const fs::path& staging) {
-            model::Transformer net = compact;
-            model::saveModel(staging, net->config(), net, io::DType::F32);
-            optimizer.save(staging / "optimizer.safetensors");
-            writeProgress(staging, progress);
-        },
-        keep);
+    return publishWithProgress(runDir, progress, keep, [&](const fs::path& staging) {
+        model::Transformer net = compact;
+        model::saveModel(staging, net->config(), net, io::DType::F32);
+        optimizer.save(staging / "optimizer.safetensors");
+    });
 }
 
 ConvertProgress readConvertProgress(const fs::path& checkpointDir) {
