@@ -1,6 +1,7 @@
 // SimilarityModel: rows stay sorted by layer so a view's row order is the model's layer order, whatever order
 // the engine's events arrive in.
 #include "models/similarity_model.h"
+#include "support/palette.h"
 
 #include <QColor>
 
@@ -11,8 +12,8 @@ namespace dha::ui {
 namespace {
 
 // Header text colours: keys blue-ish, values orange-ish (darker Okabe-Ito shades, readable as text).
-const QColor kKeyText("#0072B2");
-const QColor kValueText("#D55E00");
+const QColor kKeyText = palette::key();
+const QColor kValueText = palette::valueText();
 
 bool isKeyColumn(int column) {
     return column >= SimilarityModel::KeyMeanColumn && column <= SimilarityModel::KeyHeads90Column;

@@ -16,6 +16,7 @@
 
 #include "dha/run_history.h"
 #include "support/format_units.h"
+#include "support/palette.h"
 
 namespace dha::ui {
 
@@ -96,7 +97,7 @@ void TrainingPage::showHeadCounts(const std::vector<LayerHeadCount>& layers, con
         for (int column = 0; column < 2; ++column) {
             auto* item = new QTableWidgetItem(QString::number(values[column]));
             item->setTextAlignment(Qt::AlignCenter);
-            item->setForeground(QColor(column == 0 ? "#0072B2" : "#B35900"));  // keys blue, values orange
+            item->setForeground(column == 0 ? palette::key() : palette::valueText());
             m_kvTable->setItem(static_cast<int>(i), column, item);
         }
     }

@@ -7,13 +7,14 @@
 
 #include "support/plot_export.h"
 #include "support/qcustomplot_include.h"
+#include "support/palette.h"
 
 namespace dha::ui {
 namespace {
 
 // Okabe-Ito: keys blue, values orange (the app's K/V colours), the GQA reference in near-black.
-const QColor kKeyColour(0x00, 0x72, 0xB2);
-const QColor kValueColour(0xE6, 0x9F, 0x00);
+const QColor kKeyColour = palette::key();
+const QColor kValueColour = palette::value();
 const QColor kGqaColour(0x33, 0x33, 0x33);
 constexpr int kLegendIndent = 40;  // roughly the y axis' width, so the legend starts over the plot
 

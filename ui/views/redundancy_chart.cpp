@@ -14,13 +14,14 @@
 #include "models/similarity_model.h"
 #include "support/plot_export.h"
 #include "support/qcustomplot_include.h"
+#include "support/palette.h"
 
 namespace dha::ui {
 
 namespace {
 
-const QColor kKeyColor("#0072B2");    // Okabe-Ito blue: keys
-const QColor kValueColor("#E69F00");  // Okabe-Ito orange: values
+const QColor kKeyColor = palette::key();
+const QColor kValueColor = palette::value();
 
 }  // namespace
 

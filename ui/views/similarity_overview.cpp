@@ -14,13 +14,14 @@
 #include "models/similarity_model.h"
 #include "support/plot_export.h"
 #include "support/qcustomplot_include.h"
+#include "support/palette.h"
 
 namespace dha::ui {
 
 namespace {
 
-const QColor kKeyColor("#0072B2");
-const QColor kValueColor("#D55E00");  // the orange of values, dark enough for text
+const QColor kKeyColor = palette::key();
+const QColor kValueColor = palette::valueText();
 constexpr int kGapX = 6;              // between layer columns
 constexpr int kGapKv = 3;             // between a layer's key and value tile
 constexpr int kBandGap = 8;           // between bands
